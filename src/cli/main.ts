@@ -1,0 +1,81 @@
+/**
+ * The diskprobe command line: a thin shell over the public API.
+ *
+ * Exit codes: 0 the command ran and found nothing wrong; 1 it ran and found a problem (an input
+ * is not a usable disk image); 2 usage error, or an input could not be read.
+ */
+import { probeCommand, PROBE_HELP } from './probe.js';
+import { convertCommand, CONVERT_HELP } from './convert.js';
+import { EXIT, UsageError, type Io } from './io.js';
+
+const HELP = `diskprobe — look inside virtual machine disk images without mounting them
+
+Usage: diskprobe <command> [options] [arguments]
+
+Commands:
+  probe <path|url>...            say what format each input is, with evidence
+  convert <image> -O raw <out|->  write the guest-visible bytes as a raw image
+
+Options:
+  -h, --help      show help (also: diskprobe <command> --help)
+  -V, --version   show the version
+
+Exit codes: 0 ok; 1 the command ran and found a problem; 2 usage or input error.
+`;
+
+const COMMANDS: Record<string, { run: (args: string[], io: Io) => Promise<number>; help: string }> = {
+  probe: { run: probeCommand, help: PROBE_HELP },
+  convert: { run: convertCommand, help: CONVERT_HELP },
+};
+
+declare const __VERSION__: string | undefined;
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    const topic = command === 'help' ? rest[0] : undefined;
+    io.out(topic && COMMANDS[topic] ? COMMANDS[topic].help : HELP);
+    return EXIT.OK;
+  }
+  if (command === '-V' || command === '--version') {
+    io.out(`${typeof __VERSION__ === 'string' ? __VERSION__ : 'dev'}\n`);
+    return EXIT.OK;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    io.err(`diskprobe: unknown command "${command}"\n\n${HELP}`);
+    return EXIT.USAGE;
+  }
+  if (rest.includes('-h') || rest.includes('--help')) {
+    io.out(entry.help);
+    return EXIT.OK;
+  }
+  try {
+    return await entry.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`diskprobe ${command}: ${(e as Error).message}\n\n${entry.help}`);
+      return EXIT.USAGE;
+    }
+    io.err(`diskprobe ${command}: ${(e as Error).message}\n`);
+    return EXIT.USAGE;
+  }
+}
+
+// Run when executed, not when imported by tests.
+const invoked = process.argv[1] ?? '';
+if (/(?:^|[\\/])(?:main\.(?:ts|js)|diskprobe)$/.test(invoked)) {
+  main(process.argv.slice(2), {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    stdout: process.stdout,
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`diskprobe: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = EXIT.USAGE;
+    },
+  );
+}

@@ -1,0 +1,36 @@
+/**
+ * diskprobe: open a virtual machine disk image and say what it is and what is inside it,
+ * without mounting anything. This entry point runs anywhere (browsers, Node, workers); the
+ * Node adapters are in `diskprobe/node`.
+ *
+ * @packageDocumentation
+ */
+export { DiskProbeError, ErrorCode, isDiskProbeError, bounded, exact, u64 } from './errors.js';
+export type { ErrorDetails, Layer, Where } from './errors.js';
+
+export type { BlockDevice } from './device/types.js';
+export { MAX_READ_BYTES } from './device/types.js';
+export { fromBytes } from './device/bytes.js';
+export { fromBlob } from './device/blob.js';
+export { fromUrl } from './device/http.js';
+export type { HttpDevice, HttpOptions } from './device/http.js';
+export { slice } from './device/slice.js';
+export { cached } from './device/cached.js';
+export type { CacheOptions, CacheStats, CachedDevice } from './device/cached.js';
+export { readChunks } from './device/stream.js';
+export type { ChunkOptions } from './device/stream.js';
+
+export { probe, PROBE_HEAD_BYTES, PROBE_TAIL_BYTES, PROBE_MAX_EXTRA_READS } from './container/probe.js';
+export { openDisk } from './container/open.js';
+export type {
+  Disk,
+  Evidence,
+  FormatKind,
+  FormatName,
+  OpenOptions,
+  ProbeMatch,
+  ProbeResult,
+  Reference,
+  Rejection,
+  Resolver,
+} from './container/types.js';

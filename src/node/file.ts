@@ -1,0 +1,78 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { DiskProbeError, ErrorCode } from '../errors.js';
+import { checkRead } from '../device/check.js';
+import type { BlockDevice } from '../device/types.js';
+
+/** A device over a file opened read-only. Close it when done. */
+export interface FileDevice extends BlockDevice {
+  readonly path: string;
+  close(): Promise<void>;
+}
+
+/** Options of {@link openFile}. */
+export interface OpenFileOptions {
+  /** Label for messages. Default: the file's base name. */
+  label?: string;
+}
+
+/**
+ * Opens a file as a device, read-only (`O_RDONLY`): diskprobe never opens an image for
+ * writing. The size is taken once, at open; a file that shrinks later gives `E_TRUNCATED`.
+ */
+export async function openFile(path: string, options: OpenFileOptions = {}): Promise<FileDevice> {
+  const label = options.label ?? basename(path);
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (cause) {
+    throw new DiskProbeError(ErrorCode.IO, `cannot open: ${(cause as Error).message}`, { layer: 'device', format: 'file', device: label, cause });
+  }
+  let size: number;
+  try {
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw new Error('is a directory');
+    size = stat.size;
+  } catch (cause) {
+    await handle.close();
+    throw new DiskProbeError(ErrorCode.IO, `cannot stat: ${(cause as Error).message}`, { layer: 'device', format: 'file', device: label, cause });
+  }
+  let closed = false;
+
+  async function read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    checkRead('file', label, size, offset, length, signal);
+    if (closed) throw new DiskProbeError(ErrorCode.IO, 'read after close', { layer: 'device', format: 'file', device: label, offset });
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      let n: number;
+      try {
+        ({ bytesRead: n } = await handle.read(out, done, length - done, offset + done));
+      } catch (cause) {
+        throw new DiskProbeError(ErrorCode.IO, `read failed: ${(cause as Error).message}`, { layer: 'device', format: 'file', device: label, offset: offset + done, cause });
+      }
+      if (n === 0) {
+        throw new DiskProbeError(ErrorCode.TRUNCATED, `file ended after ${offset + done} bytes; it was ${size} when opened`, {
+          layer: 'device',
+          format: 'file',
+          device: label,
+          offset: offset + done,
+        });
+      }
+      done += n;
+    }
+    return out;
+  }
+
+  return {
+    size,
+    label,
+    path,
+    read,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    },
+  };
+}

@@ -1,0 +1,9 @@
+/**
+ * Node adapters for diskprobe: read-only files, and sources named by path or URL.
+ *
+ * @packageDocumentation
+ */
+export { openFile } from './file.js';
+export type { FileDevice, OpenFileOptions } from './file.js';
+export { openSource, isUrl } from './source.js';
+export type { SourceOptions } from './source.js';

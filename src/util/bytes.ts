@@ -1,0 +1,80 @@
+/** Small helpers for reading fields out of byte arrays. */
+
+/** A DataView over exactly the bytes of `u8` (honouring its byteOffset and byteLength). */
+export function viewOf(u8: Uint8Array): DataView {
+  return new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+}
+
+/** Whether `u8` holds the bytes of `magic` at `at`. */
+export function hasBytes(u8: Uint8Array, at: number, magic: Uint8Array | readonly number[]): boolean {
+  if (at < 0 || at + magic.length > u8.length) return false;
+  for (let i = 0; i < magic.length; i++) if (u8[at + i] !== magic[i]) return false;
+  return true;
+}
+
+/** The bytes of an ASCII string, for magic numbers. */
+export function asciiBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
+/** Decodes bytes as Latin-1 (one char per byte): safe for any input, for text we only scan. */
+export function latin1(u8: Uint8Array, start = 0, end = u8.length): string {
+  let s = '';
+  const stop = Math.min(end, u8.length);
+  for (let i = Math.max(0, start); i < stop; i++) s += String.fromCharCode(u8[i]!);
+  return s;
+}
+
+/** A NUL-terminated (or field-length) ASCII string, trimmed of trailing NULs and spaces. */
+export function cString(u8: Uint8Array, start: number, length: number): string {
+  let end = Math.min(start + length, u8.length);
+  const nul = u8.subarray(start, end).indexOf(0);
+  if (nul >= 0) end = start + nul;
+  return latin1(u8, start, end).replace(/[\s]+$/, '');
+}
+
+/** Lower-case hex of bytes. */
+export function toHex(u8: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < u8.length; i++) s += u8[i]!.toString(16).padStart(2, '0');
+  return s;
+}
+
+/** Whether every byte is zero. */
+export function isAllZero(u8: Uint8Array): boolean {
+  // Check 4 bytes at a time where alignment allows: this runs over probe samples.
+  let i = 0;
+  if ((u8.byteOffset & 3) === 0) {
+    const words = new Uint32Array(u8.buffer, u8.byteOffset, u8.length >>> 2);
+    for (let w = 0; w < words.length; w++) if (words[w] !== 0) return false;
+    i = words.length << 2;
+  }
+  for (; i < u8.length; i++) if (u8[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Formats a GUID stored in the mixed-endian layout of Microsoft and UEFI (the first three
+ * fields little-endian), as upper-case text.
+ */
+export function guidString(u8: Uint8Array, at = 0): string {
+  const b = (i: number) => u8[at + i]!.toString(16).padStart(2, '0');
+  return (
+    b(3) + b(2) + b(1) + b(0) + '-' + b(5) + b(4) + '-' + b(7) + b(6) + '-' + b(8) + b(9) + '-' +
+    b(10) + b(11) + b(12) + b(13) + b(14) + b(15)
+  ).toUpperCase();
+}
+
+/** Decodes UTF-16LE up to the first NUL code unit. */
+export function utf16le(u8: Uint8Array, start: number, length: number): string {
+  let s = '';
+  const end = Math.min(start + length, u8.length) - 1;
+  for (let i = start; i < end; i += 2) {
+    const unit = u8[i]! | (u8[i + 1]! << 8);
+    if (unit === 0) break;
+    s += String.fromCharCode(unit);
+  }
+  return s;
+}
