@@ -4,6 +4,7 @@
  * image is blank.
  */
 import { asciiBytes, hasBytes, isAllZero } from '../../util/bytes.js';
+import { checkRead } from '../../device/check.js';
 import type { BlockDevice } from '../../device/types.js';
 import type { Disk, Evidence, FormatProbe, ProbeContext, ProbeMatch } from '../types.js';
 
@@ -31,9 +32,12 @@ async function probeRaw(ctx: ProbeContext): Promise<ProbeMatch> {
   for (const [offset, magic, what] of SIGNATURES) {
     if (hasBytes(ctx.head, offset, magic)) evidence.push({ offset, what });
   }
-  const match: ProbeMatch = { format: 'raw', kind: 'disk', virtualSize: ctx.size, evidence };
+  const match: ProbeMatch = { format: 'raw', kind: 'disk', virtualSize: rawDiskSize(ctx.size), evidence };
+  if (ctx.size % SECTOR_BYTES !== 0) {
+    evidence.push({ offset: ctx.size, what: `size ${ctx.size} is not a multiple of ${SECTOR_BYTES}: the last sector is completed with zeros` });
+  }
   if (evidence.length > 0 || !isAllZero(ctx.head) || !isAllZero(ctx.tail)) {
-    if (evidence.length === 0) evidence.push({ offset: 0, what: 'no container signature; data present' });
+    if (!evidence.some((e) => e.offset < ctx.size)) evidence.push({ offset: 0, what: 'no container signature; data present' });
     return match;
   }
   // Head and tail are zero: look at a few places in between before calling the image blank.
@@ -61,15 +65,32 @@ async function probeRaw(ctx: ProbeContext): Promise<ProbeMatch> {
 
 export const rawProbe: FormatProbe = { formats: ['raw'], probe: probeRaw };
 
-/** Opens a raw image: the guest-visible bytes are the source's bytes. */
+/** The guest sees whole sectors: a raw file's size rounded up to a multiple of this. */
+export const SECTOR_BYTES = 512;
+
+/** The guest-visible size of a raw file: its size rounded up to whole sectors. */
+export function rawDiskSize(fileSize: number): number {
+  return Math.ceil(fileSize / SECTOR_BYTES) * SECTOR_BYTES;
+}
+
+/**
+ * Opens a raw image: the guest-visible bytes are the source's bytes. A file whose size is not
+ * a whole number of sectors is presented, as qemu presents it, as a disk rounded up to the
+ * next sector, the missing tail reading as zeros.
+ */
 export function openRaw(dev: BlockDevice, subformat?: string): Disk {
-  const disk: Disk = {
-    size: dev.size,
-    label: dev.label,
-    format: 'raw',
-    source: dev,
-    facts: {},
-    read: (offset, length, signal) => dev.read(offset, length, signal),
-  };
+  const size = rawDiskSize(dev.size);
+  const fileSize = dev.size;
+  const read =
+    size === fileSize
+      ? (offset: number, length: number, signal?: AbortSignal) => dev.read(offset, length, signal)
+      : async (offset: number, length: number, signal?: AbortSignal) => {
+          checkRead('raw', dev.label, size, offset, length, signal);
+          if (offset + length <= fileSize) return dev.read(offset, length, signal);
+          const out = new Uint8Array(length);
+          if (offset < fileSize) out.set(await dev.read(offset, fileSize - offset, signal));
+          return out;
+        };
+  const disk: Disk = { size, label: dev.label, format: 'raw', source: dev, facts: { fileSize }, read };
   return subformat === undefined ? disk : { ...disk, subformat };
 }

@@ -1,5 +1,5 @@
 import { exact, u64 } from '../../errors.js';
-import { hasBytes, isAllZero, latin1, viewOf } from '../../util/bytes.js';
+import { beforeNul, hasBytes, isAllZero, latin1, viewOf } from '../../util/bytes.js';
 import type { Evidence, FormatProbe, ProbeContext, ProbeMatch, ProbeOutcome } from '../types.js';
 import { descriptorSize, parseDescriptor, type Descriptor } from './descriptor.js';
 import {
@@ -60,7 +60,7 @@ async function sparse(ctx: ProbeContext): Promise<ProbeOutcome> {
     const length = Math.min(descSize * 512, MAX_DESCRIPTOR_BYTES);
     const bytes = ctx.peek(at, length) ?? (await ctx.read(at, length));
     if (bytes) {
-      const d = parseDescriptor(latin1(bytes));
+      const d = parseDescriptor(latin1(beforeNul(bytes)));
       evidence.push({ offset: at, what: `embedded descriptor, createType "${d.header.createtype ?? '?'}"` });
       Object.assign(match.facts!, descriptorFacts(d));
       match.subformat = d.header.createtype;
@@ -122,7 +122,7 @@ async function descriptorFile(ctx: ProbeContext): Promise<ProbeOutcome> {
   if (notText) return { reject: notText };
   const bytes = ctx.peek(0, ctx.size) ?? (await ctx.read(0, ctx.size));
   if (!bytes) return { reject: 'could not read the descriptor text' };
-  const d = parseDescriptor(latin1(bytes));
+  const d = parseDescriptor(latin1(beforeNul(bytes)));
   const createType = d.header.createtype;
   const match: ProbeMatch = {
     format: 'vmdk',
