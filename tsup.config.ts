@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
 export default defineConfig([
   {
@@ -7,17 +10,17 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    clean: true,
     target: 'es2022',
     platform: 'neutral',
-    splitting: false,
+    // Shared chunks: `diskprobe` and `diskprobe/node` must share one DiskProbeError class.
+    splitting: true,
   },
   {
-    entry: { 'cli/main': 'src/cli/main.ts' },
+    entry: { 'cli/bin': 'src/cli/bin.ts' },
     format: ['esm'],
     sourcemap: true,
     target: 'node20',
     platform: 'node',
-    banner: { js: '#!/usr/bin/env node' },
+    define: { __VERSION__: JSON.stringify(version) },
   },
 ]);

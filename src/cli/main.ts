@@ -61,21 +61,3 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return EXIT.USAGE;
   }
 }
-
-// Run when executed, not when imported by tests.
-const invoked = process.argv[1] ?? '';
-if (/(?:^|[\\/])(?:main\.(?:ts|js)|diskprobe)$/.test(invoked)) {
-  main(process.argv.slice(2), {
-    out: (s) => process.stdout.write(s),
-    err: (s) => process.stderr.write(s),
-    stdout: process.stdout,
-  }).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`diskprobe: ${(e as Error).stack ?? String(e)}\n`);
-      process.exitCode = EXIT.USAGE;
-    },
-  );
-}
