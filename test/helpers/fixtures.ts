@@ -10,6 +10,7 @@ export interface FixtureEntry {
   kind: 'disk' | 'not-a-disk';
   qemuFormat?: string;
   madeAs?: string;
+  variant?: string;
 }
 
 /** Loads fixtures/index.json. A missing index or fixture is a failing test, never a skip. */

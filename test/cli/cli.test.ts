@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { facts, fixtureIndex, fixturePath } from '../helpers/fixtures.js';
+import { fixtureServer, stopFixtureServer } from '../helpers/devices.js';
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const entry = (file: string) => {
+  const e = fixtureIndex().find((x) => x.file === file);
+  if (!e) throw new Error(`fixture ${file} missing from fixtures/index.json`);
+  return { path: fixturePath(file), facts: facts(e) };
+};
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'diskprobe-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+  await stopFixtureServer();
+});
+
+describe('diskprobe --help', () => {
+  it('prints help for the tool and each command, exit 0', async () => {
+    for (const args of [['--help'], ['probe', '--help'], ['convert', '-h'], ['help', 'probe']]) {
+      const r = await runCli(args);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/Usage: diskprobe/);
+      expect(r.out).toMatch(/Exit codes/);
+    }
+  });
+  it('exits 2 on an unknown command or a missing argument', async () => {
+    expect((await runCli(['frobnicate'])).code).toBe(2);
+    expect((await runCli(['probe'])).code).toBe(2);
+    expect((await runCli(['probe', '--bogus', 'x'])).code).toBe(2);
+    expect((await runCli(['convert', 'a'])).code).toBe(2);
+  });
+});
+
+describe('diskprobe probe', () => {
+  it('prints a JSON array with the facts qemu-img reports', async () => {
+    const raw = entry('images/raw/disk.raw');
+    const qcow = entry('images/qcow2/v3.qcow2');
+    const r = await runCli(['probe', '--json', raw.path, qcow.path]);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.out) as Record<string, any>[];
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ path: raw.path, format: 'raw', virtualSize: raw.facts.qemuImgInfo['virtual-size'], fileSize: raw.facts.size });
+    expect(rows[1]).toMatchObject({ path: qcow.path, format: 'qcow2', subformat: 'v3', virtualSize: qcow.facts.qemuImgInfoPinned['virtual-size'], fileSize: qcow.facts.size });
+    for (const row of rows) {
+      expect(Array.isArray(row.evidence)).toBe(true);
+      expect(Array.isArray(row.rejected)).toBe(true);
+    }
+    expect(rows[1]!.evidence[0]).toEqual({ offset: 0, what: 'magic "QFI\\xfb"' });
+  });
+
+  it('prints a table, and exits 1 when an input is not a usable disk', async () => {
+    const empty = entry('images/raw/empty.raw');
+    const r = await runCli(['probe', empty.path, entry('images/raw/disk.raw').path]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^PATH\s+FORMAT\s+SUBFORMAT\s+VIRTUAL SIZE\s+FILE SIZE/);
+    expect(r.out).toMatch(/empty\.raw: the file is empty/);
+  });
+
+  it('exits 2 when an input cannot be read, and still reports the others', async () => {
+    const r = await runCli(['probe', '--json', join(dir, 'missing.img'), entry('images/raw/disk.raw').path]);
+    expect(r.code).toBe(2);
+    const rows = JSON.parse(r.out) as Record<string, any>[];
+    expect(rows[0]!.error.code).toBe('E_IO');
+    expect(rows[1]!.format).toBe('raw');
+  });
+
+  it('probes a URL', async () => {
+    const server = await fixtureServer();
+    const r = await runCli(['probe', '--json', `${server.url}/images/qcow2/v3.qcow2`]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)[0]).toMatchObject({ format: 'qcow2', subformat: 'v3' });
+  });
+});
+
+describe('diskprobe convert', () => {
+  const raw = () => entry('images/raw/disk.raw');
+
+  it('writes the guest bytes of a raw image to a file, sparse, with the sha256 qemu-img produced', async () => {
+    const out = join(dir, 'out.raw');
+    const r = await runCli(['convert', raw().path, '-O', 'raw', out]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const written = await readFile(out);
+    expect(sha256(written)).toBe(raw().facts.rawSha256);
+    expect((await stat(out)).blocks * 512).toBeLessThan(written.length); // holes where zeros were
+  });
+
+  it('streams to standard output with "-"', async () => {
+    const r = await runCli(['convert', raw().path, '-O', 'raw', '-']);
+    expect(r.code).toBe(0);
+    expect(sha256(r.bytes)).toBe(raw().facts.rawSha256);
+  });
+
+  it('converts from a URL', async () => {
+    const server = await fixtureServer();
+    const r = await runCli(['convert', `${server.url}/images/raw/odd.raw`, '-O', 'raw', '-']);
+    expect(r.code).toBe(0);
+    expect(sha256(r.bytes)).toBe(entry('images/raw/odd.raw').facts.rawSha256);
+  });
+
+  it('refuses to write over its input', async () => {
+    const copy = join(dir, 'self.raw');
+    await writeFile(copy, new Uint8Array(4096).fill(1));
+    const before = await readFile(copy);
+    const r = await runCli(['convert', copy, '-O', 'raw', copy]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/never writes its input/);
+    expect(await readFile(copy)).toEqual(before);
+  });
+
+  it('refuses an image of a format it cannot read yet, naming why, exit 2', async () => {
+    const r = await runCli(['convert', entry('images/qcow2/v3.qcow2').path, '-O', 'raw', join(dir, 'x.raw')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/does not read qcow2/);
+  });
+
+  it('reads a file as raw when told to with -f raw', async () => {
+    const qcow = entry('images/qcow2/v3.qcow2');
+    const r = await runCli(['convert', '-f', 'raw', qcow.path, '-O', 'raw', '-']);
+    expect(r.code).toBe(0);
+    expect(sha256(r.bytes)).toBe(qcow.facts.sha256);
+  });
+
+  it('refuses output formats other than raw', async () => {
+    expect((await runCli(['convert', raw().path, '-O', 'qcow2', '-'])).code).toBe(2);
+  });
+});
