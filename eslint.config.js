@@ -13,7 +13,7 @@ const nodeOnly = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'docs/api/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'docs/api/**', 'node_modules/**', 'coverage/**', 'bench/.work/**', 'fixtures/.work/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

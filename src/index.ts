@@ -13,7 +13,7 @@ export { MAX_READ_BYTES } from './device/types.js';
 export { fromBytes } from './device/bytes.js';
 export { fromBlob } from './device/blob.js';
 export { fromUrl } from './device/http.js';
-export type { HttpDevice, HttpOptions } from './device/http.js';
+export type { HttpDevice, HttpOptions, HttpStats } from './device/http.js';
 export { slice } from './device/slice.js';
 export { cached } from './device/cached.js';
 export type { CacheOptions, CacheStats, CachedDevice } from './device/cached.js';

@@ -33,15 +33,17 @@ export function toJson(value: unknown): string {
   );
 }
 
-/** A byte count for people: `8.0 MiB (8388608 bytes)` style, short form. */
+/**
+ * A byte count for people: `8 MiB` when it is a whole number of the unit, otherwise the exact
+ * bytes with an approximation, `8390656 B (8.00 MiB)` — a checker must not round a size away.
+ */
 export function humanSize(bytes: number | undefined): string {
   if (bytes === undefined) return '-';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+  while (unit < units.length - 1 && bytes >= 1024 ** (unit + 1)) unit++;
+  if (unit === 0) return `${bytes} B`;
+  const value = bytes / 1024 ** unit;
+  if (Number.isInteger(value)) return `${value} ${units[unit]}`;
+  return `${bytes} B (${value.toFixed(2)} ${units[unit]})`;
 }

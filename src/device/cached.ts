@@ -10,6 +10,13 @@ export interface CacheOptions {
   maxBytes?: number;
   /** Longest single read the cache sends to the device when it merges misses. Default 16 MiB. */
   maxRunBytes?: number;
+  /**
+   * Reads of at least this many bytes go straight to the device unless every block they cover
+   * is already cached: a sequential scan then neither evicts the metadata the cache is for nor
+   * pays for retaining bytes it reads once (retained buffers get promoted and cost
+   * mark-compact collections). Default: 4 blocks, and at least 256 KiB.
+   */
+  directBytes?: number;
 }
 
 /** Counters of a cached device. */
@@ -32,14 +39,23 @@ export interface CachedDevice extends BlockDevice {
 }
 
 interface Block {
+  index: number;
   /** The buffer holding this block once read: possibly a run shared with its neighbours. */
   buf?: Uint8Array;
   /** Where this block starts in `buf`. */
   at: number;
-  /** Settles when `buf` is set, or rejects with the read's error. */
-  ready: Promise<void>;
-  resolve: () => void;
-  reject: (e: unknown) => void;
+  /** The read's error, if it failed. */
+  error?: unknown;
+  /** The batch that reads it; settles once `buf` or `error` is set. Cleared when read. */
+  batch?: Batch;
+}
+
+/** The misses gathered in one task: read together, settled together. */
+interface Batch {
+  blocks: Block[];
+  /** Resolves (never rejects) when every run of the batch has been read or has failed. */
+  done: Promise<void>;
+  settle: () => void;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -54,12 +70,13 @@ const EMPTY = new Uint8Array(0);
  * - When every block of a request lies in one run, the result is a view of that run's buffer,
  *   not a copy.
  * - A caller's AbortSignal stops that caller's wait, never a read other callers share.
- * - Reads larger than half the cache go straight to the device.
+ * - Large reads (`directBytes`) that are not wholly cached go straight to the device.
  */
 export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevice {
   const blockSize = options.blockSize ?? 64 * 1024;
   const maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
   const maxRunBytes = Math.max(options.maxRunBytes ?? 16 * 1024 * 1024, blockSize);
+  const directBytes = Math.min(options.directBytes ?? Math.max(4 * blockSize, 256 * 1024), Math.floor(maxBytes / 2));
   if (!Number.isInteger(blockSize) || blockSize < 512 || blockSize > 16 * 1024 * 1024 || (blockSize & (blockSize - 1)) !== 0) {
     throw new DiskProbeError(ErrorCode.ARGUMENT, 'cache blockSize must be a power of two from 512 to 16 MiB', {
       layer: 'device',
@@ -84,19 +101,7 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
   const label = dev.label;
   const blocks = new Map<number, Block>();
   const stats: CacheStats = { hits: 0, misses: 0, reads: 0, bytesRead: 0 };
-  let queued: number[] = [];
-
-  function newBlock(): Block {
-    let resolve!: () => void;
-    let reject!: (e: unknown) => void;
-    const ready = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // A rejection is delivered to whoever awaits the block; never report it as unhandled.
-    ready.catch(() => undefined);
-    return { at: 0, ready, resolve, reject };
-  }
+  let batch: Batch | undefined;
 
   function evict(): void {
     // Map iteration order is insertion order, and hits re-insert: the first key is the LRU.
@@ -107,50 +112,42 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
     }
   }
 
-  function flush(): void {
-    const indices = queued.sort((a, b) => a - b);
-    queued = [];
+  /** Reads a batch: its blocks sorted, merged into runs of adjacent blocks, one read per run. */
+  function flush(current: Batch): void {
+    batch = undefined;
+    const list = current.blocks.sort((a, b) => a.index - b.index);
+    const runs: Promise<void>[] = [];
     let i = 0;
-    while (i < indices.length) {
-      const first = indices[i]!;
-      let last = first;
-      while (i + 1 < indices.length && indices[i + 1] === last + 1 && last - first + 1 < runBlocks) last = indices[++i]!;
+    while (i < list.length) {
+      const first = i;
+      while (i + 1 < list.length && list[i + 1]!.index === list[i]!.index + 1 && i + 1 - first < runBlocks) i++;
       i++;
-      void fetchRun(first, last);
+      runs.push(fetchRun(list, first, i));
     }
+    void Promise.all(runs).then(current.settle);
   }
 
-  async function fetchRun(first: number, last: number): Promise<void> {
-    const start = first * blockSize;
-    const end = Math.min((last + 1) * blockSize, size);
-    const run: Block[] = [];
-    for (let b = first; b <= last; b++) run.push(pendingOf(b));
+  async function fetchRun(list: Block[], from: number, to: number): Promise<void> {
+    const start = list[from]!.index * blockSize;
+    const end = Math.min((list[to - 1]!.index + 1) * blockSize, size);
     try {
       stats.reads++;
       const buf = await dev.read(start, end - start);
       stats.bytesRead += buf.length;
-      for (let k = 0; k < run.length; k++) {
-        const block = run[k]!;
+      for (let k = from; k < to; k++) {
+        const block = list[k]!;
         block.buf = buf;
-        block.at = k * blockSize;
-        block.resolve();
+        block.at = (k - from) * blockSize;
+        block.batch = undefined;
       }
-    } catch (e) {
-      for (let k = 0; k < run.length; k++) {
-        const index = first + k;
-        if (blocks.get(index) === run[k]) blocks.delete(index);
-        run[k]!.reject(e);
+    } catch (error) {
+      for (let k = from; k < to; k++) {
+        const block = list[k]!;
+        block.error = error;
+        block.batch = undefined;
+        if (blocks.get(block.index) === block) blocks.delete(block.index);
       }
     }
-  }
-
-  // The block object queued for `index` (created by `lookup`). Pending blocks are kept in a
-  // side map so eviction of the LRU map cannot lose a block whose read has not started.
-  const pending = new Map<number, Block>();
-  function pendingOf(index: number): Block {
-    const block = pending.get(index)!;
-    pending.delete(index);
-    return block;
   }
 
   function lookup(index: number): Block {
@@ -161,35 +158,36 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
       blocks.set(index, block);
       return block;
     }
-    block = pending.get(index);
-    if (block) {
-      stats.hits++;
-      return block;
-    }
     stats.misses++;
-    block = newBlock();
+    if (!batch) {
+      let settle!: () => void;
+      const done = new Promise<void>((resolve) => (settle = resolve));
+      const created: Batch = { blocks: [], done, settle };
+      batch = created;
+      queueMicrotask(() => flush(created));
+    }
+    block = { index, at: 0, batch };
+    batch.blocks.push(block);
     blocks.set(index, block);
-    pending.set(index, block);
-    if (queued.length === 0) queueMicrotask(flush);
-    queued.push(index);
     return block;
   }
 
   async function read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     checkRead('cache', label, size, offset, length, signal);
     if (length === 0) return EMPTY;
-    if (length > maxBytes / 2) {
+    const first = Math.floor(offset / blockSize);
+    const last = Math.floor((offset + length - 1) / blockSize);
+    if (length >= directBytes && !allCached(first, last)) {
       stats.reads++;
       const direct = await dev.read(offset, length, signal);
       stats.bytesRead += direct.length;
       return direct;
     }
-    const first = Math.floor(offset / blockSize);
-    const last = Math.floor((offset + length - 1) / blockSize);
     const parts: Block[] = [];
     for (let b = first; b <= last; b++) parts.push(lookup(b));
     evict();
-    await waitAll(parts, signal);
+    await settled(parts, signal);
+    for (const block of parts) if (block.error !== undefined) throw block.error;
 
     const head = parts[0]!;
     const skip = offset - first * blockSize;
@@ -212,22 +210,32 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
     return out;
   }
 
-  function waitAll(parts: Block[], signal: AbortSignal | undefined): Promise<unknown> {
-    const all = parts.length === 1 ? parts[0]!.ready : Promise.all(parts.map((p) => p.ready));
+  function allCached(first: number, last: number): boolean {
+    for (let b = first; b <= last; b++) if (!blocks.has(b)) return false;
+    return true;
+  }
+
+  /** Waits until every block is read (or failed); one promise per batch, usually one. */
+  function settled(parts: Block[], signal: AbortSignal | undefined): Promise<unknown> | undefined {
+    let waits: Promise<void> | Promise<void>[] | undefined;
+    for (const block of parts) {
+      const b = block.batch;
+      if (!b) continue;
+      if (waits === undefined) waits = b.done;
+      else if (Array.isArray(waits)) {
+        if (!waits.includes(b.done)) waits.push(b.done);
+      } else if (waits !== b.done) waits = [waits, b.done];
+    }
+    if (waits === undefined) return undefined;
+    const all = Array.isArray(waits) ? Promise.all(waits) : waits;
     if (!signal) return all;
     return new Promise((resolve, reject) => {
       const onAbort = () => reject(abortError(signal, { layer: 'device', format: 'cache', device: label }));
       signal.addEventListener('abort', onAbort, { once: true });
-      all.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (e) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
+      void all.then((v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      });
     });
   }
 

@@ -134,3 +134,14 @@ describe('diskprobe convert', () => {
     expect((await runCli(['convert', raw().path, '-O', 'qcow2', '-'])).code).toBe(2);
   });
 });
+
+describe('sizes in the table', () => {
+  it('are exact unless they are a whole number of the unit', async () => {
+    const { humanSize } = await import('../../src/cli/io.js');
+    expect(humanSize(8 * 2 ** 20)).toBe('8 MiB');
+    expect(humanSize(8390656)).toBe('8390656 B (8.00 MiB)');
+    expect(humanSize(512)).toBe('512 B');
+    expect(humanSize(1536)).toBe('1536 B (1.50 KiB)');
+    expect(humanSize(undefined)).toBe('-');
+  });
+});

@@ -110,8 +110,9 @@ describe('cached', () => {
         fc.constantFrom(512, 4096, 65536),
         fc.integer({ min: 1, max: 64 }),
         fc.boolean(),
-        async (list, blockSize, blocks, concurrent) => {
-          const dev = cached(fromBytes(DATA), { blockSize, maxBytes: blockSize * blocks });
+        fc.boolean(),
+        async (list, blockSize, blocks, concurrent, direct) => {
+          const dev = cached(fromBytes(DATA), { blockSize, maxBytes: blockSize * blocks, directBytes: direct ? undefined : 1 << 30 });
           const check = async ([offset, length]: [number, number]) =>
             expectSame(await dev.read(offset, length), DATA.subarray(offset, offset + length));
           if (concurrent) await Promise.all(list.map(check));
@@ -138,6 +139,22 @@ describe('cached', () => {
     const parts = await Promise.all([dev.read(0, 10), dev.read(4096, 10), dev.read(8192, 10), dev.read(0, 10)]);
     expect(calls).toEqual([[0, 12_288]]);
     expectSame(parts[2]!, DATA.subarray(8192, 8202));
+  });
+
+  it('sends large uncached reads straight to the device without evicting what it holds', async () => {
+    const { dev: inner, calls } = counting(fromBytes(DATA));
+    const dev = cached(inner, { blockSize: 4096, maxBytes: 8 * 4096, directBytes: 16_384 });
+    await dev.read(0, 100); // a small read: cached
+    expectSame(await dev.read(50_000, 40_000), DATA.subarray(50_000, 90_000)); // a scan: direct
+    expect(calls).toEqual([
+      [0, 4096],
+      [50_000, 40_000],
+    ]);
+    await dev.read(10, 10); // still cached
+    expect(calls).toHaveLength(2);
+    await dev.read(4096, 3 * 4096); // small: cached
+    expectSame(await dev.read(0, 16_384), DATA.subarray(0, 16_384)); // large but wholly cached
+    expect(calls).toHaveLength(3);
   });
 
   it('reads the short last block', async () => {
