@@ -103,6 +103,20 @@ describe('hostile headers', () => {
     expect(result.problem).toMatch(/physical device/);
   });
 
+  it('an ESX sparse (COWD) header laid out per the VMDK 5.0 technote', async () => {
+    // No Debian tool writes vmfsSparse extents, so this one is built from the technote's table.
+    const img = bytes(4096, (v, u8) => {
+      ascii(u8, 0, 'COWD');
+      v.setUint32(4, 1, true); // version
+      v.setUint32(8, 3, true); // flags
+      v.setUint32(12, 204_800, true); // numSectors
+      v.setUint32(16, 1, true); // grainSize
+    });
+    const { result, opened } = await outcome(fromBytes(img));
+    expect(result).toMatchObject({ format: 'vmdk', subformat: 'vmfsSparse', virtualSize: 204_800 * 512 });
+    expect((opened as DiskProbeError).code).toBe('E_UNSUPPORTED');
+  });
+
   it('VHDX whose region table claims 2^32-1 entries', async () => {
     const img = bytes(320 * 1024, (v, u8) => {
       ascii(u8, 0, 'vhdxfile');
