@@ -14,6 +14,7 @@ magic numbers). A URL must answer HTTP range requests.
 Options:
   --json         print a JSON array, one object per input: path, format, subformat, kind,
                  virtualSize, fileSize, evidence, rejected, problem, alsoMatched, readable, facts
+                 (or, for an input that could not be read, path and error: code, message, …)
   -v, --verbose  also print the evidence and why each other format was rejected
   -h, --help     show this help
 

@@ -43,9 +43,12 @@ async function run(p: FormatProbe, ctx: ProbeContext): Promise<ProbeMatch | { re
   try {
     return await p.probe(ctx);
   } catch (e) {
-    if (!(e instanceof DiskProbeError) || SOURCE_ERRORS.has(e.code)) throw e;
-    // The probe's magic matched but a field it needs is out of range: a damaged header.
-    return { format: p.formats[0]!, kind: 'disk', evidence: [], problem: `damaged ${p.formats[0]} header: ${e.message}` };
+    if (e instanceof DiskProbeError && SOURCE_ERRORS.has(e.code)) throw e;
+    // The probe's magic matched but a field it needs is out of range: a damaged header. An
+    // error of another kind is a probe bug; it still must not crash the caller, so it is
+    // reported the same way, named, for the fuzz tests to catch.
+    const reason = e instanceof DiskProbeError ? e.message : `internal error ${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? String(e)}`;
+    return { format: p.formats[0]!, kind: 'disk', evidence: [], problem: `damaged ${p.formats[0]} header: ${reason}` };
   }
 }
 

@@ -102,13 +102,40 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
   const blocks = new Map<number, Block>();
   const stats: CacheStats = { hits: 0, misses: 0, reads: 0, bytesRead: 0 };
   let batch: Batch | undefined;
+  // A run's buffer stays alive while any of its blocks is cached: count what is held by
+  // buffers, not by blocks, so one hot block of a 16 MiB run counts as 16 MiB.
+  const holders = new Map<Uint8Array, number>();
+  let retained = 0;
+
+  function hold(buf: Uint8Array): void {
+    const n = holders.get(buf) ?? 0;
+    if (n === 0) retained += buf.length;
+    holders.set(buf, n + 1);
+  }
+
+  function release(block: Block): void {
+    const buf = block.buf;
+    if (!buf) return;
+    const n = holders.get(buf)! - 1;
+    if (n === 0) {
+      holders.delete(buf);
+      retained -= buf.length;
+    } else holders.set(buf, n);
+  }
+
+  function remove(index: number): void {
+    const block = blocks.get(index);
+    if (!block) return;
+    blocks.delete(index);
+    release(block);
+  }
 
   function evict(): void {
     // Map iteration order is insertion order, and hits re-insert: the first key is the LRU.
-    while (blocks.size > maxBlocks) {
+    while (blocks.size > maxBlocks || retained > maxBytes) {
       const oldest = blocks.keys().next();
       if (oldest.done) break;
-      blocks.delete(oldest.value);
+      remove(oldest.value);
     }
   }
 
@@ -134,18 +161,23 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
       stats.reads++;
       const buf = await dev.read(start, end - start);
       stats.bytesRead += buf.length;
+      if (buf.length !== end - start) {
+        throw new DiskProbeError(ErrorCode.TRUNCATED, `device returned ${buf.length} of ${end - start} bytes`, { layer: 'device', format: 'cache', device: label, offset: start });
+      }
       for (let k = from; k < to; k++) {
         const block = list[k]!;
         block.buf = buf;
         block.at = (k - from) * blockSize;
         block.batch = undefined;
+        if (blocks.get(block.index) === block) hold(buf);
       }
+      evict();
     } catch (error) {
       for (let k = from; k < to; k++) {
         const block = list[k]!;
         block.error = error;
         block.batch = undefined;
-        if (blocks.get(block.index) === block) blocks.delete(block.index);
+        if (blocks.get(block.index) === block) remove(block.index);
       }
     }
   }

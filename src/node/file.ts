@@ -1,11 +1,12 @@
-import { open, type FileHandle } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { basename, resolve as resolvePath } from 'node:path';
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import { checkRead } from '../device/check.js';
 import type { BlockDevice } from '../device/types.js';
 
 /** A device over a file opened read-only. Close it when done. */
 export interface FileDevice extends BlockDevice {
+  /** The file's real path (absolute, symlinks followed): what loop detection compares. */
   readonly path: string;
   close(): Promise<void>;
 }
@@ -32,12 +33,19 @@ export async function openFile(path: string, options: OpenFileOptions = {}): Pro
   try {
     const stat = await handle.stat();
     if (stat.isDirectory()) throw new Error('is a directory');
+    // Block and character devices report size 0; reading them as empty would be wrong.
+    if (!stat.isFile()) {
+      await handle.close();
+      throw new DiskProbeError(ErrorCode.UNSUPPORTED, 'not a regular file (block and character devices are not read yet)', { layer: 'device', format: 'file', device: label });
+    }
     size = stat.size;
   } catch (cause) {
+    if (cause instanceof DiskProbeError) throw cause;
     await handle.close();
     throw new DiskProbeError(ErrorCode.IO, `cannot stat: ${(cause as Error).message}`, { layer: 'device', format: 'file', device: label, cause });
   }
   let closed = false;
+  const real = await realpath(path).catch(() => resolvePath(path));
 
   async function read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     checkRead('file', label, size, offset, length, signal);
@@ -67,7 +75,7 @@ export async function openFile(path: string, options: OpenFileOptions = {}): Pro
   return {
     size,
     label,
-    path,
+    path: real,
     read,
     async close() {
       if (closed) return;

@@ -107,6 +107,26 @@ describe('diskprobe convert', () => {
     expect(sha256(r.bytes)).toBe(entry('images/raw/odd.raw').facts.rawSha256);
   });
 
+  it('waits for a slow standard output (backpressure) and still writes every byte', async () => {
+    const { Writable } = await import('node:stream');
+    const { main } = await import('../../src/cli/main.js');
+    const hash = createHash('sha256');
+    let drains = 0;
+    const slow = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Uint8Array, _enc, done) {
+        hash.update(chunk);
+        setImmediate(done);
+      },
+    });
+    slow.on('drain', () => drains++);
+    const code = await main(['convert', raw().path, '-O', 'raw', '-'], { out: () => undefined, err: () => undefined, stdout: slow });
+    await new Promise((r) => slow.end(r));
+    expect(code).toBe(0);
+    expect(drains).toBeGreaterThan(0);
+    expect(hash.digest('hex')).toBe(raw().facts.rawSha256);
+  });
+
   it('refuses to write over its input', async () => {
     const copy = join(dir, 'self.raw');
     await writeFile(copy, new Uint8Array(4096).fill(1));

@@ -37,6 +37,10 @@ async function bothWithin(bytes: Uint8Array, ms: number): Promise<void> {
   try {
     const result = await probe(dev);
     expect(typeof result.format).toBe('string');
+    // A probe that failed with anything but a DiskProbeError is a bug, even though probe()
+    // reports it as a damaged header rather than crash its caller.
+    expect(result.problem ?? '').not.toMatch(/internal error/);
+    for (const m of result.alsoMatched) expect(m.problem ?? '').not.toMatch(/internal error/);
     const disk = await openDisk(dev);
     if (disk.size > 0) await disk.read(Math.floor(disk.size / 2), Math.min(512, disk.size - Math.floor(disk.size / 2)));
   } catch (e) {
@@ -63,6 +67,23 @@ describe('probe and openDisk on random bytes', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('probe and openDisk on fixtures cut at their structures', () => {
+  // Where the formats keep tables: VHDX headers and region tables, ISO descriptors, the
+  // qcow2 L1 area; each cut a few bytes either side.
+  const CUTS = [512, 4096, 32768, 65536, 131072, 196608, 262144, 327680, 1 << 20, 2 << 20, 3 << 20];
+  it('give a result or a DiskProbeError for every cut', async () => {
+    for (const entry of fixtureIndex()) {
+      const bytes = new Uint8Array(readFileSync(fixturePath(entry.file)));
+      for (const at of CUTS) {
+        for (const delta of [-16, -1, 0, 1, 4, 8, 11, 16, 31]) {
+          const cut = at + delta;
+          if (cut > 0 && cut < bytes.length) await bothWithin(bytes.subarray(0, cut), 100);
+        }
+      }
+    }
   });
 });
 

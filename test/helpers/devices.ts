@@ -5,13 +5,13 @@
 import { openAsBlob } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { fromBlob, fromBytes, fromUrl, type BlockDevice } from '../../src/index.js';
+import { cached, fromBlob, fromBytes, fromUrl, type BlockDevice } from '../../src/index.js';
 import { openFile } from '../../src/node/index.js';
 import { FIXTURES } from './fixtures.js';
 import { startStaticServer, type StaticServer } from './static-server.js';
 
 export interface DeviceKind {
-  name: 'memory' | 'blob' | 'file' | 'http';
+  name: 'memory' | 'blob' | 'file' | 'http' | 'cached http';
   open(path: string): Promise<BlockDevice>;
 }
 
@@ -38,6 +38,15 @@ export const DEVICE_KINDS: DeviceKind[] = [
       const s = await fixtureServer();
       const rel = relative(FIXTURES, path).split('/').map(encodeURIComponent).join('/');
       return fromUrl(`${s.url}/${rel}`);
+    },
+  },
+  {
+    // What the CLI uses for URLs: the HTTP device behind a block cache.
+    name: 'cached http',
+    open: async (path) => {
+      const s = await fixtureServer();
+      const rel = relative(FIXTURES, path).split('/').map(encodeURIComponent).join('/');
+      return cached(await fromUrl(`${s.url}/${rel}`), { blockSize: 256 * 1024 });
     },
   },
 ];

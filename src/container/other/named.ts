@@ -82,7 +82,11 @@ export const parallelsProbe: FormatProbe = {
     if (ctx.head.length < ParallelsHeader.LENGTH) return { reject: 'Parallels magic, but shorter than its header' };
     const view = viewOf(ctx.head);
     const where = { layer: 'container' as const, format: 'parallels', device: ctx.dev.label, structure: 'ParallelsHeader' };
-    const sectors = u64(view, ParallelsHeader.nb_sectors, true, { ...where, field: 'nb_sectors', offset: ParallelsHeader.nb_sectors });
+    // The original "WithoutFreeSpace" format has a 32-bit sector count; its high word is
+    // undefined (qemu block/parallels.c reads only the low 32 bits for it).
+    const sectors = magic === PARALLELS_MAGICS[0]
+      ? view.getUint32(ParallelsHeader.nb_sectors, true)
+      : u64(view, ParallelsHeader.nb_sectors, true, { ...where, field: 'nb_sectors', offset: ParallelsHeader.nb_sectors });
     return {
       format: 'parallels',
       kind: 'disk',

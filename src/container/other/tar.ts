@@ -4,13 +4,14 @@
  * "pax Extended Header" (`path=` records); GNU tar manual, "Basic Tar Format" (the `L` long
  * name member, base-256 sizes); DMTF DSP0243 2.1.1, 5.3 (an OVA's OVF descriptor comes first).
  */
-import { asciiBytes, cString, hasBytes, latin1 } from '../../util/bytes.js';
+import { asciiBytes, cString, hasBytes } from '../../util/bytes.js';
 import type { Evidence, FormatProbe, ProbeContext, ProbeOutcome } from '../types.js';
 
 const BLOCK = 512;
 /** ustar header field offsets. */
 const TarHeader = { name: 0, size: 124, chksum: 148, typeflag: 156, magic: 257, prefix: 345 } as const;
 const USTAR = asciiBytes('ustar');
+const POSIX_MAGIC = asciiBytes('ustar\x0000');
 /** Members looked at, at most: enough to name an OVA's descriptor, manifest and first disk. */
 const MAX_MEMBERS = 4;
 /** Longest pax or GNU long-name record read. */
@@ -40,7 +41,8 @@ function memberSize(h: Uint8Array): number | undefined {
 
 function memberName(h: Uint8Array): string {
   const name = cString(h, TarHeader.name, 100);
-  const prefix = hasBytes(h, TarHeader.magic, USTAR) ? cString(h, TarHeader.prefix, 155) : '';
+  // Only POSIX ustar ("ustar\0" "00") has a name prefix; GNU's "ustar  \0" keeps times there.
+  const prefix = hasBytes(h, TarHeader.magic, POSIX_MAGIC) ? cString(h, TarHeader.prefix, 155) : '';
   return prefix ? `${prefix}/${name}` : name;
 }
 
@@ -64,7 +66,8 @@ async function probeTar(ctx: ProbeContext): Promise<ProbeOutcome> {
     if (type === 'x' || type === 'L') {
       // The next member's real name, in a pax record or a GNU long-name member.
       const record = await ctx.read(data, Math.min(size, MAX_LONG_NAME));
-      const text = record ? latin1(record) : '';
+      // pax records are UTF-8 (POSIX pax, "pax Extended Header").
+      const text = record ? new TextDecoder('utf-8', { fatal: false }).decode(record) : '';
       longName = type === 'L' ? text.replace(/\0.*$/s, '') : /(?:^|\n)\d+ path=([^\n]*)\n/.exec(text)?.[1];
     } else if (type !== 'g') {
       members.push({ name: longName ?? memberName(h), size, offset: data });

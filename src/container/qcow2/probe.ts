@@ -1,5 +1,5 @@
 import { u64 } from '../../errors.js';
-import { cString, hasBytes, latin1, viewOf } from '../../util/bytes.js';
+import { hasBytes, viewOf } from '../../util/bytes.js';
 import type { FormatProbe, ProbeContext, ProbeOutcome } from '../types.js';
 import { CRYPT_METHODS, MAX_BACKING_NAME, QCOW_MAGIC, QCowHeader as H, QCowV1Header as V1 } from './layout.js';
 
@@ -63,8 +63,9 @@ export const qcowProbe: FormatProbe = {
       const at = Number(nameOffset);
       const bytes = ctx.peek(at, nameSize) ?? (await ctx.read(at, nameSize));
       if (bytes) {
-        facts.backingFile = latin1(bytes);
-        evidence.push({ offset: at, what: `backing file "${cString(bytes, 0, nameSize)}"` });
+        // Names are bytes, normally UTF-8, and not NUL-terminated (qcow2.rst "Header").
+        facts.backingFile = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+        evidence.push({ offset: at, what: `backing file "${facts.backingFile}"` });
       }
     }
 

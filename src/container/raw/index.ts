@@ -34,10 +34,16 @@ async function probeRaw(ctx: ProbeContext): Promise<ProbeMatch> {
   }
   const match: ProbeMatch = { format: 'raw', kind: 'disk', virtualSize: rawDiskSize(ctx.size), evidence };
   if (ctx.size % SECTOR_BYTES !== 0) {
-    evidence.push({ offset: ctx.size, what: `size ${ctx.size} is not a multiple of ${SECTOR_BYTES}: the last sector is completed with zeros` });
+    match.facts = { fileSize: ctx.size };
   }
+  const odd = () => {
+    if (ctx.size % SECTOR_BYTES !== 0) {
+      evidence.push({ offset: ctx.size, what: `size ${ctx.size} is not a multiple of ${SECTOR_BYTES}: the last sector is completed with zeros` });
+    }
+  };
   if (evidence.length > 0 || !isAllZero(ctx.head) || !isAllZero(ctx.tail)) {
-    if (!evidence.some((e) => e.offset < ctx.size)) evidence.push({ offset: 0, what: 'no container signature; data present' });
+    if (evidence.length === 0) evidence.push({ offset: 0, what: 'no container signature; data present' });
+    odd();
     return match;
   }
   // Head and tail are zero: look at a few places in between before calling the image blank.
@@ -50,11 +56,13 @@ async function probeRaw(ctx: ProbeContext): Promise<ProbeMatch> {
       if (!bytes) continue;
       if (!isAllZero(bytes)) {
         evidence.push({ offset: at, what: 'first 64 KiB and last bytes are zero; data further in' });
+        odd();
         return match;
       }
       sampled += bytes.length;
     }
   }
+  odd();
   match.subformat = 'zero';
   evidence.push({ offset: 0, what: covered ? `all ${ctx.size} bytes are zero` : `all ${sampled} sampled bytes are zero` });
   match.problem = covered

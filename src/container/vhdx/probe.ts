@@ -18,6 +18,7 @@ import {
 /** Finds the metadata region in a region table: its file offset, or a reason. */
 function metadataRegion(table: Uint8Array): number | string {
   if (!hasBytes(table, 0, REGION_TABLE_SIGNATURE)) return 'no "regi" signature';
+  if (table.length < RH.LENGTH) return `region table cut short at ${table.length} bytes`;
   const view = viewOf(table);
   const count = view.getUint32(RH.EntryCount, true);
   if (count > RH.MAX_ENTRIES) return `EntryCount ${count} exceeds ${RH.MAX_ENTRIES}`;
@@ -35,8 +36,8 @@ function metadataRegion(table: Uint8Array): number | string {
 /** Reads the metadata items the probe reports: virtual size and file parameters. */
 async function readMetadata(ctx: ProbeContext, regionOffset: number, match: ProbeMatch): Promise<void> {
   const table = await ctx.read(regionOffset, 64 * 1024);
-  if (!table || !hasBytes(table, 0, METADATA_SIGNATURE)) {
-    match.problem = `no metadata table at ${regionOffset}`;
+  if (!table || !hasBytes(table, 0, METADATA_SIGNATURE) || table.length < MH.LENGTH) {
+    match.problem = `no complete metadata table at ${regionOffset}`;
     return;
   }
   const view = viewOf(table);
