@@ -22,9 +22,15 @@ export type { ChunkOptions } from './device/stream.js';
 
 export { probe, PROBE_HEAD_BYTES, PROBE_TAIL_BYTES, PROBE_MAX_EXTRA_READS } from './container/probe.js';
 export { openDisk } from './container/open.js';
+export { Qcow2Image, checkIntegrity } from './container/qcow2/index.js';
+export type { IntegrityReport, Snapshot } from './container/qcow2/index.js';
+
+export { browserCodecs, zstdFrameLength } from './codec/index.js';
+export type { Codecs, Decoder } from './codec/index.js';
 export type {
   Disk,
   Evidence,
+  Finding,
   FormatKind,
   FormatName,
   OpenOptions,

@@ -1,20 +1,23 @@
-import { open, stat } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { openDisk, readChunks, type FormatName } from '../index.js';
+import { readChunks, type FormatName } from '../index.js';
 import { isAllZero } from '../util/bytes.js';
-import { isUrl, openSource } from '../node/source.js';
+import { isUrl } from '../node/source.js';
+import { openImage, type OpenImageOptions } from '../node/image.js';
 import { EXIT, UsageError, type Io } from './io.js';
 
-export const CONVERT_HELP = `Usage: diskprobe convert [-f FORMAT] <image> -O raw <out|->
+export const CONVERT_HELP = `Usage: diskprobe convert [-f FORMAT] [--snapshot NAME] <image> -O raw <out|->
 
 Writes the guest-visible bytes of <image> (a path or URL) as a raw image to <out>, or to
 standard output with "-". The input is probed unless -f names its format; an input that is
 not a disk image, or is ambiguous, is refused. The output file is written sparse: chunks of
-zeros become holes. The input is never written, and <out> may not be the input itself.
+zeros become holes. Backing files are read next to the image (never outside its folder).
+The input is never written, and <out> may not be the input itself.
 
 Options:
   -f, --format FORMAT   read <image> as FORMAT (e.g. raw) instead of probing it
+  --snapshot NAME       write an internal snapshot (qcow2) instead of the active image
   -O FORMAT             output format; only "raw"
   --chunk-size BYTES    bytes per read (default 1048576)
   -h, --help            show this help
@@ -30,6 +33,7 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
       format: { type: 'string', short: 'f' },
       O: { type: 'string', short: 'O' },
       'chunk-size': { type: 'string' },
+      snapshot: { type: 'string' },
     },
   });
   if (positionals.length !== 2) throw new UsageError('expected <image> and <out|->');
@@ -45,9 +49,16 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
     if (b && a.dev === b.dev && a.ino === b.ino) throw new UsageError('the output is the input file; diskprobe never writes its input');
   }
 
-  const source = await openSource(input);
+  const options: OpenImageOptions = {};
+  if (values.format) options.format = values.format as FormatName;
+  if (values.snapshot !== undefined) options.snapshot = values.snapshot;
+  const image = await openImage(input, options).catch((e: unknown) => {
+    // The library's hint names its option; the CLI's user needs the flag.
+    if (e instanceof Error) e.message = e.message.replace("pass { format: 'raw' }", 'use -f raw');
+    throw e;
+  });
   try {
-    const disk = await openDisk(source, values.format ? { format: values.format as FormatName } : {});
+    const disk = image.disk;
     if (output === '-') {
       for await (const chunk of readChunks(disk, { chunkSize })) {
         if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
@@ -55,6 +66,7 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
       return EXIT.OK;
     }
     const out = await open(output, 'w');
+    let complete = false;
     try {
       let offset = 0;
       for await (const chunk of readChunks(disk, { chunkSize })) {
@@ -68,11 +80,14 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
         offset += chunk.length;
       }
       await out.truncate(disk.size);
+      complete = true;
     } finally {
       await out.close();
+      // A conversion that failed half-way leaves no half-written image behind.
+      if (!complete) await unlink(output).catch(() => undefined);
     }
     return EXIT.OK;
   } finally {
-    await source.close?.();
+    await image.close();
   }
 }

@@ -6,6 +6,7 @@
  */
 import { probeCommand, PROBE_HELP } from './probe.js';
 import { convertCommand, CONVERT_HELP } from './convert.js';
+import { infoCommand, INFO_HELP } from './info.js';
 import { EXIT, UsageError, type Io } from './io.js';
 
 const HELP = `diskprobe — look inside virtual machine disk images without mounting them
@@ -14,6 +15,7 @@ Usage: diskprobe <command> [options] [arguments]
 
 Commands:
   probe <path|url>...            say what format each input is, with evidence
+  info <path|url>                what an image says of itself (header, snapshots, backing chain)
   convert <image> -O raw <out|->  write the guest-visible bytes as a raw image
 
 Options:
@@ -26,6 +28,7 @@ Exit codes: 0 ok; 1 the command ran and found a problem; 2 usage or input error.
 const COMMANDS: Record<string, { run: (args: string[], io: Io) => Promise<number>; help: string }> = {
   probe: { run: probeCommand, help: PROBE_HELP },
   convert: { run: convertCommand, help: CONVERT_HELP },
+  info: { run: infoCommand, help: INFO_HELP },
 };
 
 declare const __VERSION__: string | undefined;

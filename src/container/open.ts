@@ -35,12 +35,12 @@ export async function openDisk(dev: BlockDevice, options: OpenOptions = {}): Pro
         device: dev.label,
       });
     }
-    return opener(dev, options);
+    return opener(dev, options, undefined, openDisk);
   }
   const probed = await probe(dev, options);
   const opener = OPENERS[probed.format];
   if (!opener || probed.alsoMatched.length > 0 || probed.kind !== 'disk') {
     refuse(dev, probed);
   }
-  return opener(dev, options, probed);
+  return opener(dev, options, probed, openDisk);
 }

@@ -7,6 +7,7 @@ import { luksProbe, parallelsProbe, qedProbe, vdiProbe } from './other/named.js'
 import { bzip2Probe, gzipProbe, xzProbe, zipProbe, zstdProbe } from './other/compressed.js';
 import { tarProbe } from './other/tar.js';
 import { qcowProbe } from './qcow2/probe.js';
+import { openQcow2 } from './qcow2/index.js';
 import { openRaw, rawProbe } from './raw/index.js';
 import { vhdProbe } from './vhd/probe.js';
 import { vhdxProbe } from './vhdx/probe.js';
@@ -37,10 +38,19 @@ export const PROBES: readonly FormatProbe[] = [
 /** The fallback when no container matched. */
 export const FALLBACK_PROBE: FormatProbe = rawProbe;
 
-/** Opens a source of a given format as a Disk. */
-export type Opener = (dev: BlockDevice, options: OpenOptions, probed?: ProbeResult) => Promise<Disk>;
+/**
+ * Opens a source of a given format as a Disk. `openDisk` is passed in so that formats with
+ * backing files can open them without importing the registry.
+ */
+export type Opener = (
+  dev: BlockDevice,
+  options: OpenOptions,
+  probed: ProbeResult | undefined,
+  openDisk: (dev: BlockDevice, options: OpenOptions) => Promise<Disk>,
+) => Promise<Disk>;
 
 /** The formats this version reads. Later formats register here. */
 export const OPENERS: Partial<Record<FormatName, Opener>> = {
   raw: async (dev, _options, probed) => openRaw(dev, probed?.subformat),
+  qcow2: (dev, options, _probed, openDisk) => openQcow2(dev, options, openDisk),
 };

@@ -1,4 +1,5 @@
 import type { BlockDevice } from '../device/types.js';
+import type { Codecs } from '../codec/types.js';
 
 /** Every format `probe` can name. Only some can be opened (see {@link openDisk}). */
 export type FormatName =
@@ -119,6 +120,8 @@ export interface Reference {
   from: string;
   /** The format the referring image declares for the target, if it does. */
   format?: FormatName;
+  /** The device of the referring image (a Node resolver reads its `path`). */
+  fromDevice?: BlockDevice;
 }
 
 /**
@@ -126,6 +129,16 @@ export interface Reference {
  * a resolver may refuse by throwing a `DiskProbeError` with code `E_REFUSED`.
  */
 export type Resolver = (ref: Reference, signal?: AbortSignal) => Promise<BlockDevice>;
+
+/** Something a reader noticed that a user should hear about: a dirty flag, a bad checksum. */
+export interface Finding {
+  severity: 'info' | 'warning' | 'error';
+  /** Stable identifier, for example `qcow2.dirty`. */
+  code: string;
+  message: string;
+  /** Absolute byte offset in the source, where there is one. */
+  offset?: number;
+}
 
 /** A disk: the guest-visible bytes of an image, with what its format says of itself. */
 export interface Disk extends BlockDevice {
@@ -135,6 +148,10 @@ export interface Disk extends BlockDevice {
   readonly source: BlockDevice;
   /** Format-specific facts (header fields, backing chain, snapshots), for `info`. */
   readonly facts: Record<string, unknown>;
+  /** What the reader noticed on opening (dirty flags, backup headers used, …). */
+  readonly findings?: readonly Finding[];
+  /** The disk this one reads unallocated ranges from (a backing file or parent), if any. */
+  readonly backing?: Disk;
 }
 
 /** Options of {@link openDisk}. */
@@ -146,5 +163,13 @@ export interface OpenOptions {
   format?: FormatName;
   /** Supplies referenced files. Without one, references are refused. */
   resolver?: Resolver;
+  /** Decompressors. Default: the pure JS/wasm ones; `diskprobe/node` has faster ones. */
+  codecs?: Codecs;
+  /** Open this internal snapshot (qcow2: by id or name) instead of the active image. */
+  snapshot?: string;
+  /** Bytes of metadata tables (qcow2 L2 tables, …) each image may cache. Default 4 MiB. */
+  metadataCacheBytes?: number;
   signal?: AbortSignal;
+  /** @internal The chain being opened: depth and the sources already in it. */
+  chain?: { depth: number; seen: ReadonlySet<string> };
 }

@@ -7,3 +7,8 @@ export { openFile } from './file.js';
 export type { FileDevice, OpenFileOptions } from './file.js';
 export { openSource, isUrl } from './source.js';
 export type { SourceOptions } from './source.js';
+export { fileResolver } from './resolver.js';
+export type { FileResolverOptions } from './resolver.js';
+export { openImage } from './image.js';
+export type { OpenImageOptions, OpenedImage } from './image.js';
+export { nodeCodecs } from './codecs.js';

@@ -137,10 +137,19 @@ describe('diskprobe convert', () => {
     expect(await readFile(copy)).toEqual(before);
   });
 
-  it('refuses an image of a format it cannot read yet, naming why, exit 2', async () => {
-    const r = await runCli(['convert', entry('images/qcow2/v3.qcow2').path, '-O', 'raw', join(dir, 'x.raw')]);
+  it('refuses an image of a format it cannot read yet, naming why and the flag to use, exit 2', async () => {
+    const out = join(dir, 'x.raw');
+    const r = await runCli(['convert', entry('images/vhd/dynamic.vhd').path, '-O', 'raw', out]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/does not read qcow2/);
+    expect(r.err).toMatch(/does not read vhd images yet; use -f raw/);
+    await expect(stat(out)).rejects.toThrow(); // nothing left behind
+  });
+
+  it('converts a qcow2 image to the bytes qemu-img produced', async () => {
+    const qcow = entry('images/qcow2/v3.qcow2');
+    const r = await runCli(['convert', qcow.path, '-O', 'raw', '-']);
+    expect(r.code).toBe(0);
+    expect(sha256(r.bytes)).toBe(qcow.facts.rawSha256);
   });
 
   it('reads a file as raw when told to with -f raw', async () => {

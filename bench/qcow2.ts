@@ -1,0 +1,148 @@
+/**
+ * qcow2 read throughput beside `qemu-img bench`, on 1 GiB images: one of incompressible data,
+ * one compressed with zlib, one with zstd. Both tools read the whole image sequentially in
+ * 64 KiB requests, at queue depth 1 and at qemu-img bench's default depth of 64 (diskprobe keeps
+ * that many reads in flight). Images are made once with qemu-img and kept in bench/.work.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, openSync, writeSync, closeSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Codecs } from '../src/codec/types.js';
+import { openFile, nodeCodecs } from '../src/node/index.js';
+import { openDisk, type Disk } from '../src/index.js';
+import { browserCodecs } from '../src/codec/index.js';
+
+const REQUEST = 64 * 1024;
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+/**
+ * Raw data that compresses like a real system disk: the machine's own binaries and libraries,
+ * repeated, with every 4 KiB block's first bytes made unique so no two clusters are equal.
+ */
+function makeCompressible(path: string, size: number): void {
+  if (existsSync(path) && statSync(path).size === size) return;
+  const sources: Uint8Array[] = [];
+  let total = 0;
+  for (const dir of ['/usr/bin', '/usr/lib/x86_64-linux-gnu']) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      if (total > 64 << 20) break;
+      try {
+        const p = join(dir, name);
+        const st = statSync(p);
+        if (!st.isFile() || st.size > 8 << 20) continue;
+        const b = readFileSync(p);
+        sources.push(b);
+        total += b.length;
+      } catch {
+        // unreadable: skip
+      }
+    }
+  }
+  const pool = new Uint8Array(total);
+  let at = 0;
+  for (const s of sources) {
+    pool.set(s, at);
+    at += s.length;
+  }
+  const fd = openSync(path, 'w');
+  const chunk = new Uint8Array(1 << 20);
+  const view = new DataView(chunk.buffer);
+  for (let off = 0; off < size; off += chunk.length) {
+    const from = (off * 7) % Math.max(1, pool.length - chunk.length);
+    chunk.set(pool.subarray(from, from + chunk.length));
+    for (let i = 0; i < chunk.length; i += 4096) view.setFloat64(i, off + i);
+    writeSync(fd, chunk, 0, chunk.length, off);
+  }
+  closeSync(fd);
+}
+
+function makeRandom(path: string, size: number): void {
+  if (existsSync(path) && statSync(path).size === size) return;
+  execFileSync('sh', ['-c', `head -c ${size} /dev/urandom > '${path}'`]);
+}
+
+function makeQcow2(raw: string, out: string, args: string[]): void {
+  if (existsSync(out)) return;
+  execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', ...args, raw, out], { stdio: 'inherit' });
+}
+
+/** MB/s reading the whole disk in 64 KiB requests with `depth` of them in flight. */
+async function readAll(disk: Disk, depth: number): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  let bytes = 0;
+  const worker = async () => {
+    while (next < disk.size) {
+      const at = next;
+      next += REQUEST;
+      const got = await disk.read(at, Math.min(REQUEST, disk.size - at));
+      bytes += got.length;
+    }
+  };
+  await Promise.all(Array.from({ length: depth }, worker));
+  return bytes / 1e6 / ((performance.now() - started) / 1000);
+}
+
+/** MB/s of `qemu-img bench` reading the same requests, from its own timing output. */
+function qemuBench(path: string, size: number, depth: number): number | undefined {
+  const count = Math.floor(size / REQUEST);
+  const r = spawnSync('qemu-img', ['bench', '-c', String(count), '-d', String(depth), '-s', String(REQUEST), '-S', String(REQUEST), '-f', 'qcow2', path], { encoding: 'utf8' });
+  const m = /Run completed in ([\d.]+) seconds/.exec(r.stdout ?? '');
+  return m ? (count * REQUEST) / 1e6 / Number(m[1]) : undefined;
+}
+
+export async function benchQcow2(work: string, size: number, runs: number): Promise<string[]> {
+  if (!have('qemu-img')) return ['| (qemu-img not installed: qcow2 images cannot be made) | | | | | |'];
+  const random = join(work, `random-${size}.raw`);
+  const text = join(work, `compressible-${size}.raw`);
+  makeRandom(random, size);
+  makeCompressible(text, size);
+  const images: [string, string, Codecs | undefined][] = [
+    ['uncompressed (random data)', join(work, `plain-${size}.qcow2`), undefined],
+    ['zlib-compressed', join(work, `zlib-${size}.qcow2`), undefined],
+    ['zstd-compressed', join(work, `zstd-${size}.qcow2`), undefined],
+  ];
+  makeQcow2(random, images[0]![1], []);
+  makeQcow2(text, images[1]![1], ['-c']);
+  makeQcow2(text, images[2]![1], ['-c', '-o', 'compression_type=zstd']);
+
+  const rows: string[] = [];
+  for (const [name, path] of images) {
+    for (const [codecName, codecs] of [['node', nodeCodecs], ['browser', browserCodecs]] as const) {
+      if (name.startsWith('uncompressed') && codecName === 'browser') continue;
+      for (const depth of [1, 64]) {
+        const rates: number[] = [];
+        let rssGrowth = 0;
+        for (let i = 0; i < runs; i++) {
+          const dev = await openFile(path);
+          const rss0 = process.memoryUsage().rss;
+          const disk = await openDisk(dev, { codecs });
+          rates.push(await readAll(disk, depth));
+          rssGrowth = Math.max(rssGrowth, (process.memoryUsage().rss - rss0) / 2 ** 20);
+          await dev.close();
+        }
+        const mine = median(rates);
+        const qemuRates: number[] = [];
+        if (codecName === 'node') for (let i = 0; i < runs; i++) {
+          const q = qemuBench(path, size, depth);
+          if (q !== undefined) qemuRates.push(q);
+        }
+        const qemu = qemuRates.length ? median(qemuRates) : undefined;
+        rows.push(
+          `| ${name} | ${codecName} codecs | ${depth} | ${mine.toFixed(0)} | ${qemu === undefined ? (codecName === 'node' ? 'n/a' : '—') : qemu.toFixed(0)} | ${qemu === undefined ? '—' : `${(mine / qemu).toFixed(2)}×`} | ${rssGrowth.toFixed(1)} MiB |`,
+        );
+      }
+    }
+  }
+  return rows;
+}
