@@ -23,7 +23,13 @@ import { DiskProbeError, ErrorCode, type ErrorDetails } from '../errors.js';
  * unspecified after an error.
  */
 export interface Decoder {
-  (input: Uint8Array, output: Uint8Array): void | Promise<void>;
+  (input: Uint8Array, output: Uint8Array, hint?: DecodeHint): void | Promise<void>;
+}
+
+/** What the caller knows about the load, for decoders that can spread work over cores. */
+export interface DecodeHint {
+  /** Other decodes are in flight or will follow at once (a reader with many requests out). */
+  concurrent?: boolean;
 }
 
 /** One decoder per algorithm. */

@@ -1,5 +1,6 @@
 import { DiskProbeError, ErrorCode, abortError } from '../errors.js';
 import { checkRead } from './check.js';
+import { forward } from './forward.js';
 import type { BlockDevice } from './types.js';
 
 /** Options of {@link cached}. */
@@ -271,16 +272,5 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
     });
   }
 
-  const device: CachedDevice = {
-    size,
-    label,
-    stats,
-    inner: dev,
-    read,
-  };
-  if (dev.close) {
-    const close = dev.close.bind(dev);
-    return { ...device, close: () => close() };
-  }
-  return device;
+  return forward(dev, { size, label, stats, inner: dev, read } as CachedDevice) as CachedDevice;
 }

@@ -19,6 +19,11 @@ export interface BlockDevice {
   read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
   /** Releases what the device holds open (a file handle). Optional; safe to call twice. */
   close?(): Promise<void>;
+  /**
+   * The local file the bytes come from, as a real path, where there is one. Wrappers pass it
+   * on; resolvers use it to find referenced files, and readers to detect loops.
+   */
+  readonly path?: string;
 }
 
 /** The largest single read a device accepts; larger reads are a caller bug or a crafted size. */

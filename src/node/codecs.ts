@@ -9,8 +9,8 @@
  * since the clusters decompress on both cores while the main thread goes on.
  */
 import { inflateRaw } from 'node:zlib';
-import { browserCodecs } from '../codec/index.js';
 import { checkArguments, codecError, sizeError, type Codecs, type Decoder } from '../codec/types.js';
+import { zstdParallel } from './zstd-pool.js';
 
 /** zlib's smallest chunk size (Z_MIN_CHUNK). */
 const MIN_CHUNK = 64;
@@ -44,5 +44,8 @@ export const inflateRawNode: Decoder = (input, output) => {
   });
 };
 
-/** The fastest decoders on Node: native zlib for deflate, WebAssembly libzstd for zstd. */
-export const nodeCodecs: Codecs = Object.freeze({ deflateRaw: inflateRawNode, zstd: browserCodecs.zstd });
+/**
+ * The fastest decoders on Node: native zlib for deflate (in the thread pool), WebAssembly
+ * libzstd for zstd (inline for a lone request, in worker threads when several come together).
+ */
+export const nodeCodecs: Codecs = Object.freeze({ deflateRaw: inflateRawNode, zstd: zstdParallel });

@@ -1,3 +1,4 @@
+import { read as fsRead } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { basename, resolve as resolvePath } from 'node:path';
 import { DiskProbeError, ErrorCode } from '../errors.js';
@@ -9,6 +10,16 @@ export interface FileDevice extends BlockDevice {
   /** The file's real path (absolute, symlinks followed): what loop detection compares. */
   readonly path: string;
   close(): Promise<void>;
+}
+
+/**
+ * One pread through libuv's thread pool. The callback API on the descriptor costs less per
+ * call than FileHandle.read, which matters at tens of thousands of 64 KiB reads a second.
+ */
+function preadOnce(fd: number, buffer: Uint8Array, at: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fsRead(fd, buffer, at, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
+  });
 }
 
 /** Options of {@link openFile}. */
@@ -50,12 +61,14 @@ export async function openFile(path: string, options: OpenFileOptions = {}): Pro
   async function read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     checkRead('file', label, size, offset, length, signal);
     if (closed) throw new DiskProbeError(ErrorCode.IO, 'read after close', { layer: 'device', format: 'file', device: label, offset });
-    const out = new Uint8Array(length);
+    // Not zero-filled: every byte is read into it, or the read throws and it is dropped.
+    // Not zero-filled: every byte is read into it, or the read throws and it is dropped.
+    const out: Uint8Array = Buffer.allocUnsafeSlow(length);
     let done = 0;
     while (done < length) {
       let n: number;
       try {
-        ({ bytesRead: n } = await handle.read(out, done, length - done, offset + done));
+        n = await preadOnce(handle.fd, out, done, length - done, offset + done);
       } catch (cause) {
         throw new DiskProbeError(ErrorCode.IO, `read failed: ${(cause as Error).message}`, { layer: 'device', format: 'file', device: label, offset: offset + done, cause });
       }

@@ -30,8 +30,8 @@ export function fileResolver(options: FileResolverOptions = {}): Resolver {
   let roots: string[] | undefined;
   return async (ref: Reference) => {
     const where = { layer: 'container' as const, format: 'resolver', device: ref.from, value: ref.name };
-    const from = (ref.fromDevice as { path?: unknown } | undefined)?.path;
-    if (typeof from !== 'string') {
+    const from = ref.fromDevice?.path;
+    if (from === undefined) {
       throw new DiskProbeError(ErrorCode.REFUSED, `cannot resolve "${ref.name}": the referring image is not a local file`, where);
     }
     if (/^[a-z][a-z0-9+.-]+:/i.test(ref.name)) {

@@ -204,8 +204,9 @@ export class Qcow2Image {
   }
 }
 
+/** What makes two sources the same file: the real path where there is one. */
 function identity(dev: BlockDevice): string {
-  return (dev as { path?: unknown }).path !== undefined ? String((dev as { path?: unknown }).path) : dev.label;
+  return dev.path ?? dev.label;
 }
 
 async function resolve(options: OpenOptions, ref: Reference, where: Where): Promise<BlockDevice> {
@@ -287,7 +288,11 @@ class SharedState {
   /** Compressed descriptor split: offset bits below `x`, sector count above (qcow2.rst). */
   readonly compressedX: number;
   readonly decoder: Decoder;
+  /** Reads in flight on this image's disks: more than one tells decoders to use every core. */
+  activeReads = 0;
   private readonly l2: Map<number, Promise<DataView>> = new Map();
+  /** The tables of `l2` that have arrived, for lookups without an await. */
+  private readonly l2Ready: Map<number, DataView> = new Map();
   private readonly maxL2: number;
   private readonly decompressed: Map<number, Promise<Uint8Array>> = new Map();
 
@@ -326,11 +331,24 @@ class SharedState {
     if (offset + this.clusterSize > this.dev.size) {
       return Promise.reject(new DiskProbeError(ErrorCode.CORRUPT, 'L2 table lies past the end of the file', { ...where, expected: `<= ${this.dev.size - this.clusterSize}` }));
     }
-    const loading = this.dev.read(offset, this.clusterSize).then(viewOf);
+    const loading = this.dev.read(offset, this.clusterSize).then((bytes) => {
+      const view = viewOf(bytes);
+      if (this.l2.get(offset) === loading) this.l2Ready.set(offset, view);
+      return view;
+    });
     loading.catch(() => this.l2.delete(offset));
     this.l2.set(offset, loading);
-    while (this.l2.size > this.maxL2) this.l2.delete(this.l2.keys().next().value!);
+    while (this.l2.size > this.maxL2) {
+      const oldest = this.l2.keys().next().value!;
+      this.l2.delete(oldest);
+      this.l2Ready.delete(oldest);
+    }
     return loading;
+  }
+
+  /** The L2 table at `offset` if it is already in the cache (no await needed). */
+  l2TableNow(offset: number): DataView | undefined {
+    return this.l2Ready.get(offset);
   }
 
   /** A compressed cluster's bytes, decompressed, from a small cache or by decoding `input`. */
@@ -391,8 +409,11 @@ class Qcow2Disk implements Disk {
 
   async read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     checkRead('qcow2', this.label, this.size, offset, length, signal);
-    const out = new Uint8Array(length);
-    if (length === 0) return out;
+    if (length === 0) return new Uint8Array(0);
+    // Allocated when a second run or a zero range needs it: a request served by one run is
+    // handed the device's own buffer.
+    let outBuffer: Uint8Array | undefined;
+    const output = () => (outBuffer ??= new Uint8Array(length));
     const s = this.s;
     const cs = s.clusterSize;
     const end = offset + length;
@@ -411,8 +432,8 @@ class Qcow2Disk implements Disk {
       pending.push(p);
     };
     const flushRun = () => {
-      if (runKind === 'data') start(this.readData(runSource, runLength, out, runOut, signal));
-      else if (runKind === 'backing') start(this.readBacking(runSource, runLength, out, runOut, signal));
+      if (runKind === 'data') start(this.readData(runSource, runLength, output(), runOut, signal));
+      else if (runKind === 'backing') start(this.readBacking(runSource, runLength, output(), runOut, signal));
       runKind = undefined;
     };
     const add = (kind: 'data' | 'backing' | 'zero', source: number, outAt: number, n: number) => {
@@ -421,7 +442,10 @@ class Qcow2Disk implements Disk {
         return;
       }
       if (runKind) flushRun();
-      if (kind === 'zero') return;
+      if (kind === 'zero') {
+        output();
+        return;
+      }
       runKind = kind;
       runSource = source;
       runOut = outAt;
@@ -445,7 +469,7 @@ class Qcow2Disk implements Disk {
         continue;
       }
       const l1EntryOffset = this.l1EntryOffset(l1Index);
-      const table = await s.l2Table(l2Offset, l1EntryOffset);
+      const table = s.l2TableNow(l2Offset) ?? (await s.l2Table(l2Offset, l1EntryOffset));
       const at = l2Index * s.entryBytes;
       const hi = table.getUint32(at);
       const lo = table.getUint32(at + 4);
@@ -487,10 +511,18 @@ class Qcow2Disk implements Disk {
         pos = stop;
       }
     }
+    if (runKind && runOut === 0 && runLength === length && pending.length === 0 && compressed.length === 0 && !outBuffer) {
+      // One run covers the whole request: no copy.
+      const source = runKind === 'data' ? (s.dataFile ?? s.dev) : this.backing!;
+      if (runSource + length <= source.size) return source.read(runSource, length, signal);
+    }
     if (runKind) flushRun();
-    if (compressed.length) start(this.readCompressed(compressed, out, signal));
+    if (compressed.length) {
+      s.activeReads++;
+      start(this.readCompressed(compressed, output(), signal).finally(() => s.activeReads--));
+    }
     await Promise.all(pending);
-    return out;
+    return output();
   }
 
   private l1Offset(index: number): number {
@@ -588,7 +620,7 @@ class Qcow2Disk implements Disk {
         const whole = part.inCluster === 0 && part.count === cs;
         const decoded = bytes.then(async (run) => {
           const target = whole ? out.subarray(part.outAt, part.outAt + cs) : new Uint8Array(cs);
-          await this.decode(run.subarray(part.host - start, part.host - start + part.length), target, part);
+          await this.decode(run.subarray(part.host - start, part.host - start + part.length), target, part, s.activeReads > 1 || parts.length > 1);
           return target;
         });
         if (whole) work.push(decoded.then(() => undefined));
@@ -601,9 +633,9 @@ class Qcow2Disk implements Disk {
     await Promise.all(work);
   }
 
-  private async decode(input: Uint8Array, target: Uint8Array, part: CompressedPart): Promise<void> {
+  private async decode(input: Uint8Array, target: Uint8Array, part: CompressedPart, concurrent: boolean): Promise<void> {
     try {
-      await this.s.decoder(input, target);
+      await this.s.decoder(input, target, { concurrent });
     } catch (cause) {
       const reason = cause instanceof DiskProbeError ? cause.reason : String(cause);
       throw new DiskProbeError(ErrorCode.CORRUPT, `compressed cluster does not decode: ${reason}`, {
