@@ -236,6 +236,22 @@ ${qcow2Rows.join('\n')}
   loop of 1 MiB ranges measured 159 MB/s and curl against the same server 381 MB/s when this
   was investigated, the HTTP device 200 MB/s. Real object stores are further away; the number
   that matters there is requests, which the cache keeps down.
+- **qcow2 reads: what was slow, and what changed.** (1) The file device zero-filled every
+  buffer and went through \`FileHandle.read\`; reading into an unzeroed buffer with the
+  callback \`fs.read\` on the descriptor raised uncompressed 64 KiB reads at depth 64 from
+  1680 to about 4700 MB/s. (2) Cached L2 tables are now looked up synchronously (a resolved
+  promise still cost an await per request). (3) A request that maps to one contiguous host run
+  is handed the device's buffer, without a second allocation and copy. (4) zstd: libzstd in
+  WebAssembly decodes about 550 MB/s on one core (\`npm run bench:codecs\`), qemu's native
+  libzstd faster; with many reads in flight the Node decoder sends frames to worker threads
+  (one per core), which lifted depth 64 from about 300 to about 350-380 MB/s. Profiles show the
+  remaining gap is not decoding: the main thread is about 28 % idle and the process uses 1.6 of
+  2 cores; per-frame messaging and the competition of workers, libuv's thread pool and the
+  main thread for two cores cost the rest. Joining adjacent concurrent reads into one pread
+  (tried) gained under 5 %, within noise, and was not kept.
+- **A measurement trap.** \`n += await read()\` reads \`n\` before the await, so concurrent
+  workers lose updates; an early draft of these measurements "found" depth-64 reads ten times
+  slower than they were. The bench adds after the await.
 - **Probe through the file device** costs two reads (64 KiB head, 1 KiB tail) through libuv's
   thread pool, plus a few for VHDX, VMDK and tar; in-process probing of bytes already read is
   the figure the target is about.
