@@ -153,6 +153,7 @@ for (const entry of entries) {
     for (const kind of DEVICE_KINDS) {
       it(`through the ${kind.name} device: ${want.format}${want.subformat ? ` (${want.subformat})` : ''}`, async () => {
         const dev = await kind.open(fixturePath(entry.file));
+        const referenced: BlockDevice[] = [];
         try {
           expect(dev.size).toBe(f.size);
           const result: ProbeResult = await probe(dev);
@@ -167,7 +168,11 @@ for (const entry of entries) {
           checkDetails(entry, f, result);
 
           // Files an image refers to are opened with the same kind of device, next to it.
-          const resolver: Resolver = (ref) => kind.open(join(dirname(fixturePath(entry.file)), ref.name));
+          const resolver: Resolver = async (ref) => {
+            const opened = await kind.open(join(dirname(fixturePath(entry.file)), ref.name));
+            referenced.push(opened);
+            return opened;
+          };
           const opened = await openDisk(dev, { resolver }).catch((e: unknown) => e);
           if (want.rawSha256) {
             expect(opened).not.toBeInstanceOf(Error);
@@ -176,7 +181,7 @@ for (const entry of entries) {
             expect(opened).toBeInstanceOf(DiskProbeError);
           }
         } finally {
-          await dev.close?.();
+          await Promise.all([dev, ...referenced].map((d) => d.close?.()));
         }
       });
     }
