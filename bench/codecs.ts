@@ -27,6 +27,7 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { browserCodecs, zstdFrameLength } from '../src/codec/index.js';
 import { nodeCodecs } from '../src/node/codecs.js';
+import { prng } from '../test/codec/payload.js';
 
 const quick = process.argv.includes('--quick');
 const ROOT = join(import.meta.dirname, '..');
@@ -42,18 +43,9 @@ const TEXT_BYTES = (quick ? 1 : 3) << 20;
 // ---------------------------------------------------------------------------------------------
 // Corpus
 
-/** A deterministic PRNG (mulberry32) for the trailing bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(0x5eed);
+/** Deterministic trailing bytes: the tests' PRNG, as a fraction in [0, 1). */
+const next = prng(0x5eed);
+const random = () => next() / 4294967296;
 
 /** Reads regular files under `dir` (sorted, recursively) until `limit` bytes. */
 function readTree(dir: string, limit: number, accept: (name: string) => boolean): Uint8Array {
