@@ -1,9 +1,9 @@
 import { open, stat, unlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { readChunks, type FormatName } from '../index.js';
 import { isAllZero } from '../util/bytes.js';
-import { isUrl } from '../node/source.js';
 import { openImage, type OpenImageOptions } from '../node/image.js';
 import { EXIT, UsageError, type Io } from './io.js';
 
@@ -44,11 +44,6 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
     throw new UsageError('--chunk-size must be an integer from 512 to 67108864');
   }
 
-  if (output !== '-' && !isUrl(input)) {
-    const [a, b] = await Promise.all([stat(input), stat(output).catch(() => undefined)]);
-    if (b && a.dev === b.dev && a.ino === b.ino) throw new UsageError('the output is the input file; diskprobe never writes its input');
-  }
-
   const options: OpenImageOptions = {};
   if (values.format) options.format = values.format as FormatName;
   if (values.snapshot !== undefined) options.snapshot = values.snapshot;
@@ -65,9 +60,20 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
       }
       return EXIT.OK;
     }
-    const out = await open(output, 'w');
+    // The output may be none of the files the image reads: not the image, nor a backing file,
+    // nor a data file. Checked before anything is truncated, and again on the opened handle.
+    const inputs = (await Promise.all(image.devices.map((d) => (d.path === undefined ? undefined : stat(d.path).catch(() => undefined))))).filter(
+      (s): s is Stats => s !== undefined,
+    );
+    const isInput = (s: Stats) => inputs.some((i) => i.dev === s.dev && i.ino === s.ino);
+    const existing = await stat(output).catch(() => undefined);
+    if (existing && isInput(existing)) throw new UsageError('the output is one of the files the image reads; diskprobe never writes its input');
+    const out = await open(output, existing ? 'r+' : 'wx');
+    const created = !existing;
     let complete = false;
     try {
+      if (isInput(await out.stat())) throw new UsageError('the output is one of the files the image reads; diskprobe never writes its input');
+      await out.truncate(0);
       let offset = 0;
       for await (const chunk of readChunks(disk, { chunkSize })) {
         if (!isAllZero(chunk)) {
@@ -83,8 +89,8 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
       complete = true;
     } finally {
       await out.close();
-      // A conversion that failed half-way leaves no half-written image behind.
-      if (!complete) await unlink(output).catch(() => undefined);
+      // A conversion this run started and could not finish leaves no half-written image.
+      if (!complete && created) await unlink(output).catch(() => undefined);
     }
     return EXIT.OK;
   } finally {

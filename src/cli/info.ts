@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { probe, type Disk, type Finding } from '../index.js';
+import { DiskProbeError, probe, type Disk, type Finding } from '../index.js';
 import { checkIntegrity, type IntegrityReport } from '../container/qcow2/index.js';
 import { openImage } from '../node/image.js';
 import { openSource } from '../node/source.js';
@@ -54,16 +54,27 @@ export async function infoCommand(args: string[], io: Io): Promise<number> {
   let disk: Disk | undefined;
   let integrity: IntegrityReport | undefined;
   let close = async () => undefined as unknown;
+  let openError: Error | undefined;
   if (probed.readable) {
-    const opened = await openImage(path, values.snapshot === undefined ? {} : { snapshot: values.snapshot });
-    disk = opened.disk;
-    close = opened.close;
-    if (values.check && disk.format === 'qcow2') integrity = await checkIntegrity(opened.source);
+    try {
+      const opened = await openImage(path, values.snapshot === undefined ? {} : { snapshot: values.snapshot });
+      disk = opened.disk;
+      close = opened.close;
+      if (values.check && disk.format === 'qcow2') integrity = await checkIntegrity(opened.source);
+    } catch (e) {
+      // A backing file that is missing or refused still leaves the header to show, as
+      // qemu-img info shows it; the failure is reported and the exit code says so.
+      if (!(e instanceof DiskProbeError)) throw e;
+      openError = e;
+    }
   } else if (values.snapshot !== undefined) {
     throw new UsageError(`--snapshot needs an image diskprobe reads; this is ${probed.format}`);
   }
   try {
-    const findings: readonly Finding[] = disk?.findings ?? [];
+    const findings: readonly Finding[] = [
+      ...(disk?.findings ?? []),
+      ...(openError ? [{ severity: 'error' as const, code: (openError as DiskProbeError).code, message: `cannot open the image: ${openError.message}` }] : []),
+    ];
     const result = {
       path,
       format: probed.format,
@@ -78,11 +89,18 @@ export async function infoCommand(args: string[], io: Io): Promise<number> {
     };
     if (values.json) io.out(toJson(result) + '\n');
     else io.out(text(result));
+    if (openError) return EXIT.USAGE;
     const bad = probed.problem !== undefined || findings.some((f) => f.severity === 'error') || (integrity !== undefined && integrity.corruptions + integrity.leaks + integrity.checkErrors > 0);
     return bad ? EXIT.PROBLEM : EXIT.OK;
   } finally {
     await close();
   }
+}
+
+/** `8 MiB (8388608 bytes)`, or humanSize's own exact form when the size is not round. */
+function withBytes(n: number): string {
+  const human = humanSize(n);
+  return human.endsWith(' B') || human.includes(' B (') ? human : `${human} (${n} bytes)`;
 }
 
 function text(r: {
@@ -100,8 +118,8 @@ function text(r: {
   const lines = [
     `image: ${r.path}`,
     `file format: ${r.format}${r.subformat ? ` (${r.subformat})` : ''}`,
-    `virtual size: ${r.virtualSize === undefined ? 'unknown' : `${humanSize(r.virtualSize)} (${r.virtualSize} bytes)`}`,
-    `file size: ${humanSize(r.fileSize)} (${r.fileSize} bytes)`,
+    `virtual size: ${r.virtualSize === undefined ? 'unknown' : withBytes(r.virtualSize)}`,
+    `file size: ${withBytes(r.fileSize)}`,
   ];
   const { snapshots, ...rest } = r.facts as { snapshots?: Record<string, unknown>[] } & Record<string, unknown>;
   const fields = Object.entries(rest).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0));

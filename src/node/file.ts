@@ -1,5 +1,5 @@
-import { read as fsRead } from 'node:fs';
-import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { constants, read as fsRead } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, resolve as resolvePath } from 'node:path';
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import { checkRead } from '../device/check.js';
@@ -7,7 +7,10 @@ import type { BlockDevice } from '../device/types.js';
 
 /** A device over a file opened read-only. Close it when done. */
 export interface FileDevice extends BlockDevice {
-  /** The file's real path (absolute, symlinks followed): what loop detection compares. */
+  /**
+   * The file's absolute path as it was named (symlinks not followed): qemu resolves backing
+   * names against it, and readers compare it to detect loops.
+   */
   readonly path: string;
   close(): Promise<void>;
 }
@@ -26,6 +29,8 @@ function preadOnce(fd: number, buffer: Uint8Array, at: number, length: number, p
 export interface OpenFileOptions {
   /** Label for messages. Default: the file's base name. */
   label?: string;
+  /** The path to report as `path` (a resolver opens the real file but reports the name). */
+  path?: string;
 }
 
 /**
@@ -34,29 +39,38 @@ export interface OpenFileOptions {
  */
 export async function openFile(path: string, options: OpenFileOptions = {}): Promise<FileDevice> {
   const label = options.label ?? basename(path);
+  // A FIFO or a device would block open() or read as empty: look before opening, then open
+  // without blocking and check that the handle is the file that was looked at.
+  let before;
+  try {
+    before = await stat(path);
+  } catch (cause) {
+    throw new DiskProbeError(ErrorCode.IO, `cannot open: ${(cause as Error).message}`, { layer: 'device', format: 'file', device: label, cause });
+  }
+  if (!before.isFile()) {
+    throw new DiskProbeError(ErrorCode.UNSUPPORTED, before.isDirectory() ? 'is a directory' : 'not a regular file (FIFOs, sockets and devices are not read)', { layer: 'device', format: 'file', device: label });
+  }
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (cause) {
     throw new DiskProbeError(ErrorCode.IO, `cannot open: ${(cause as Error).message}`, { layer: 'device', format: 'file', device: label, cause });
   }
   let size: number;
   try {
-    const stat = await handle.stat();
-    if (stat.isDirectory()) throw new Error('is a directory');
-    // Block and character devices report size 0; reading them as empty would be wrong.
-    if (!stat.isFile()) {
+    const now = await handle.stat();
+    if (!now.isFile() || now.dev !== before.dev || now.ino !== before.ino) {
       await handle.close();
-      throw new DiskProbeError(ErrorCode.UNSUPPORTED, 'not a regular file (block and character devices are not read yet)', { layer: 'device', format: 'file', device: label });
+      throw new DiskProbeError(ErrorCode.CHANGED, 'the file changed between looking at it and opening it', { layer: 'device', format: 'file', device: label });
     }
-    size = stat.size;
+    size = now.size;
   } catch (cause) {
     if (cause instanceof DiskProbeError) throw cause;
     await handle.close();
     throw new DiskProbeError(ErrorCode.IO, `cannot stat: ${(cause as Error).message}`, { layer: 'device', format: 'file', device: label, cause });
   }
   let closed = false;
-  const real = await realpath(path).catch(() => resolvePath(path));
+  const named = options.path ?? resolvePath(path);
 
   async function read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     checkRead('file', label, size, offset, length, signal);
@@ -88,7 +102,7 @@ export async function openFile(path: string, options: OpenFileOptions = {}): Pro
   return {
     size,
     label,
-    path: real,
+    path: named,
     read,
     async close() {
       if (closed) return;

@@ -15,6 +15,8 @@ export interface OpenImageOptions extends OpenOptions, SourceOptions {
 export interface OpenedImage {
   disk: Disk;
   source: BlockDevice;
+  /** Every device opened for the image: the source, backing files, data files. */
+  devices: readonly BlockDevice[];
   close(): Promise<void>;
 }
 
@@ -37,7 +39,7 @@ export async function openImage(pathOrUrl: string, options: OpenImageOptions = {
   };
   try {
     const disk = await openDisk(source, { codecs: nodeCodecs, ...options, resolver });
-    return { disk, source, close };
+    return { disk, source, devices: opened, close };
   } catch (e) {
     await close();
     throw e;

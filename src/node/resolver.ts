@@ -29,7 +29,7 @@ export interface FileResolverOptions {
 export function fileResolver(options: FileResolverOptions = {}): Resolver {
   let roots: string[] | undefined;
   return async (ref: Reference) => {
-    const where = { layer: 'container' as const, format: 'resolver', device: ref.from, value: ref.name };
+    const where = { layer: 'container' as const, format: 'resolver', device: ref.from, field: ref.kind, value: ref.name };
     const from = ref.fromDevice?.path;
     if (from === undefined) {
       throw new DiskProbeError(ErrorCode.REFUSED, `cannot resolve "${ref.name}": the referring image is not a local file`, where);
@@ -40,7 +40,12 @@ export function fileResolver(options: FileResolverOptions = {}): Resolver {
     if (isAbsolute(ref.name) && !options.allowAbsolute && !options.anywhere) {
       throw new DiskProbeError(ErrorCode.REFUSED, `refusing ${ref.kind} "${ref.name}": absolute paths are not followed unless allowed`, where);
     }
-    roots ??= await Promise.all([options.root ?? dirname(await realpath(from)), ...(options.allow ?? [])].map((r) => realpath(r)));
+    try {
+      roots ??= await Promise.all([options.root ?? dirname(from), ...(options.allow ?? [])].map((r) => realpath(r)));
+    } catch (cause) {
+      throw new DiskProbeError(ErrorCode.IO, `cannot resolve the allowed folders: ${(cause as Error).message}`, { ...where, cause });
+    }
+    // Relative to the referring image's folder as it was named, as qemu resolves them.
     const wanted = resolve(dirname(from), ref.name);
     let real: string;
     try {
@@ -51,7 +56,8 @@ export function fileResolver(options: FileResolverOptions = {}): Resolver {
     if (!options.anywhere && !roots.some((root) => inside(root, real))) {
       throw new DiskProbeError(ErrorCode.REFUSED, `refusing ${ref.kind} "${ref.name}": it leads to ${real}, outside ${roots.join(', ')}`, where);
     }
-    return openFile(real, { label: real });
+    // The checked real file is what is opened; the name it was reached by is its path.
+    return openFile(real, { label: wanted, path: wanted });
   };
 }
 

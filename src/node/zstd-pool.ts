@@ -99,11 +99,12 @@ class ZstdPool {
       const slot: Slot = { worker, busy: 0 };
       worker.on('message', (m: { id?: number; out?: Uint8Array; error?: string; fatal?: string }) => {
         if (m.fatal !== undefined) return this.fail(new Error(m.fatal));
+        // Counted before the job is looked up: a job taken over by fail() must still free the slot.
+        slot.busy--;
+        if (slot.busy === 0) worker.unref();
         const job = this.jobs.get(m.id!);
         if (!job) return;
         this.jobs.delete(m.id!);
-        slot.busy--;
-        if (slot.busy === 0) worker.unref();
         if (m.error !== undefined) job.reject(codecError('zstd', `invalid compressed data (${m.error})`));
         else if (m.out!.length !== job.output.length) {
           job.reject(codecError('zstd', 'the frame does not decode to exactly the output size', { field: 'decompressed size', value: m.out!.length, expected: `${job.output.length}` }));
@@ -128,6 +129,11 @@ class ZstdPool {
     for (const [id, job] of this.jobs) {
       this.jobs.delete(id);
       this.inline(job);
+    }
+    // No worker is used again: none may keep the process alive.
+    for (const slot of this.slots ?? []) {
+      slot.worker.unref();
+      void slot.worker.terminate();
     }
   }
 

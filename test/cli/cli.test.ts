@@ -127,6 +127,27 @@ describe('diskprobe convert', () => {
     expect(hash.digest('hex')).toBe(raw().facts.rawSha256);
   });
 
+  it('refuses to write over the backing file of its input, and leaves it intact', async () => {
+    const sub = await mkdtemp(join(dir, 'backing-'));
+    await writeFile(join(sub, 'top.qcow2'), await readFile(fixturePath('images/qcow2/overlay.qcow2')));
+    await writeFile(join(sub, 'v3.qcow2'), await readFile(fixturePath('images/qcow2/v3.qcow2')));
+    const before = sha256(await readFile(join(sub, 'v3.qcow2')));
+    const r = await runCli(['convert', join(sub, 'top.qcow2'), '-O', 'raw', join(sub, 'v3.qcow2')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/one of the files the image reads/);
+    expect(sha256(await readFile(join(sub, 'v3.qcow2')))).toBe(before);
+  });
+
+  it('info shows the header of an image whose backing file is missing, and exits 2', async () => {
+    const sub = await mkdtemp(join(dir, 'missing-'));
+    await writeFile(join(sub, 'top.qcow2'), await readFile(fixturePath('images/qcow2/overlay.qcow2')));
+    const r = await runCli(['info', join(sub, 'top.qcow2')]);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/file format: qcow2/);
+    expect(r.out).toMatch(/backingFile: v3\.qcow2/);
+    expect(r.out).toMatch(/error: cannot open the image/);
+  });
+
   it('refuses to write over its input', async () => {
     const copy = join(dir, 'self.raw');
     await writeFile(copy, new Uint8Array(4096).fill(1));

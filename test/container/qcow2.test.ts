@@ -195,6 +195,64 @@ describe('hostile qcow2 headers and tables (patched from v3.qcow2)', () => {
   });
 });
 
+describe('found in review', () => {
+  const get64 = (b: Uint8Array, at: number) => Number(new DataView(b.buffer, b.byteOffset).getBigUint64(at));
+
+  it('a snapshot of a guest that ran 200 days (VM clock past 2^53 ns) still opens', async () => {
+    const b = await fixtureBytes('images/qcow2/snapshot.qcow2');
+    const table = get64(b, 64);
+    new DataView(b.buffer).setBigUint64(table + 24, 200n * 86400n * 1_000_000_000n);
+    const disk = await openDisk(fromBytes(b), { format: 'qcow2' });
+    const snaps = disk.facts.snapshots as { vmClockNsec: number }[];
+    expect(snaps[0]!.vmClockNsec).toBeCloseTo(200 * 86400 * 1e9, -6);
+  });
+
+  it('a virtual size that is not whole sectors reads as qemu does: rounded down, with a finding', async () => {
+    const b = await fixtureBytes('images/qcow2/v3.qcow2');
+    new DataView(b.buffer).setBigUint64(24, 1_000_001n);
+    const disk = await openDisk(fromBytes(b), { format: 'qcow2' });
+    expect(disk.size).toBe(999_936);
+    expect(disk.findings?.map((f) => f.code)).toContain('qcow2.size-not-sectors');
+  });
+
+  it('checkIntegrity stops at its work limit with E_LIMIT', async () => {
+    const dev = await openFile(fixturePath('images/qcow2/cluster-512.qcow2'));
+    try {
+      await expect(checkIntegrity(dev, { maxEntries: 1000 })).rejects.toMatchObject({ code: 'E_LIMIT' });
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('a backing file that is a FIFO is refused at once, not waited on', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const dir = await mkdtemp(join(tmp, 'fifo-'));
+    await copyFile(fixturePath('images/qcow2/overlay.qcow2'), join(dir, 'top.qcow2'));
+    execFileSync('mkfifo', [join(dir, 'v3.qcow2')]);
+    const started = performance.now();
+    const e = await openImage(join(dir, 'top.qcow2')).then((i) => i.close(), (x: unknown) => x);
+    expect((e as DiskProbeError).code).toBe('E_UNSUPPORTED');
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('resolves backing names from the folder the image was named in, as qemu does, not through its symlink', async () => {
+    const dir = await mkdtemp(join(tmp, 'link-'));
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, 'a'));
+    await mkdir(join(dir, 'b'));
+    await copyFile(fixturePath('images/qcow2/overlay.qcow2'), join(dir, 'a', 'top.qcow2'));
+    await copyFile(fixturePath('images/qcow2/v3.qcow2'), join(dir, 'a', 'v3.qcow2'));
+    await copyFile(fixturePath('images/qcow2/snapshot.qcow2'), join(dir, 'b', 'v3.qcow2'));
+    await symlink(join(dir, 'a', 'top.qcow2'), join(dir, 'b', 'top.qcow2'));
+    const image = await openImage(join(dir, 'b', 'top.qcow2'));
+    try {
+      expect(image.disk.backing?.source.path).toBe(join(dir, 'b', 'v3.qcow2'));
+    } finally {
+      await image.close();
+    }
+  });
+});
+
 describe('backing files through the file resolver', () => {
   /** Copies overlay.qcow2 into `dir` with its backing name replaced by `name`. */
   async function overlayNaming(dir: string, name: string): Promise<string> {

@@ -13,7 +13,7 @@ import { viewOf } from '../../util/bytes.js';
 import type { Finding } from '../types.js';
 import { bit, readHeader } from './header.js';
 import { EntryBits as E, Incompatible } from './layout.js';
-import { readSnapshots } from './reader.js';
+import { readSnapshotTable, type Snapshot } from './reader.js';
 
 /** What the check found, with qemu-img check's field names where they have one. */
 export interface IntegrityReport {
@@ -37,13 +37,27 @@ export interface IntegrityReport {
 
 /** Host clusters the check will track; larger files are refused with E_LIMIT. */
 export const MAX_CHECK_CLUSTERS = 16 * 1024 * 1024;
+/**
+ * Table entries the check visits, at most (L2 entries once per L1 entry that points at their
+ * table, refcount and bitmap entries): 1 TiB at 64 KiB clusters is 16 Mi entries. A crafted
+ * file whose L1 entries all point at one table would otherwise cost work without bound.
+ */
+export const MAX_CHECK_ENTRIES = 256 * 1024 * 1024;
 /** Findings listed in detail; the counts go on. */
 const MAX_FINDINGS = 100;
 const SATURATED = 0xffff;
 
 /** Checks the metadata of the qcow2 image in `dev`. Reads only metadata; never writes. */
-export async function checkIntegrity(dev: BlockDevice, options: { signal?: AbortSignal } = {}): Promise<IntegrityReport> {
+export async function checkIntegrity(dev: BlockDevice, options: { signal?: AbortSignal; maxEntries?: number } = {}): Promise<IntegrityReport> {
   const { signal } = options;
+  const maxEntries = options.maxEntries ?? MAX_CHECK_ENTRIES;
+  let entries = 0;
+  const work = (n: number) => {
+    entries += n;
+    if (entries > maxEntries) {
+      throw new DiskProbeError(ErrorCode.LIMIT, `the check visited more than ${maxEntries} table entries (tables referenced over and over?)`, where);
+    }
+  };
   const header = await readHeader(dev, signal);
   const f = header.fields;
   const cs = header.clusterSize;
@@ -119,9 +133,12 @@ export async function checkIntegrity(dev: BlockDevice, options: { signal?: Abort
         continue;
       }
       mark(block, cs, 'refcount block', entryOffset);
+      const base = i * blockEntries;
+      // A block for clusters past the end of the file refers to nothing the check tracks.
+      if (base >= tracked) continue;
+      work(blockEntries);
       const data = block + cs <= dev.size ? await read(block, cs, 'refcount block', entryOffset) : undefined;
       if (!data) continue;
-      const base = i * blockEntries;
       for (let k = 0; k < blockEntries && base + k < tracked; k++) {
         const value = refcountAt(data, k, refcountBits);
         stored[base + k] = value > SATURATED ? SATURATED : value;
@@ -135,6 +152,8 @@ export async function checkIntegrity(dev: BlockDevice, options: { signal?: Abort
   const x = 62 - (f.cluster_bits - 8);
   const entryBytes = header.extendedL2 ? 16 : 8;
   let nextContiguous = -1;
+  // The last few L2 tables read: shared tables (snapshots) are read once, not once per L1.
+  const recent = new Map<number, DataView>();
 
   const walkL1 = async (l1Offset: number, l1Size: number, active: boolean, from: number) => {
     if (l1Size === 0) return;
@@ -158,8 +177,11 @@ export async function checkIntegrity(dev: BlockDevice, options: { signal?: Abort
       }
       mark(l2, cs, 'L2 table', entryOffset);
       if (active) checkCopied(hi, l2, entryOffset, 'L1');
-      const table = await read(l2, cs, 'L2 table', entryOffset);
+      work(cs / entryBytes);
+      const table = recent.get(l2) ?? (await read(l2, cs, 'L2 table', entryOffset));
       if (!table) continue;
+      recent.set(l2, table);
+      if (recent.size > 16) recent.delete(recent.keys().next().value!);
       // Fragmentation is judged within each L2 table.
       nextContiguous = -1;
       for (let j = 0; j < cs / entryBytes; j++) {
@@ -219,16 +241,14 @@ export async function checkIntegrity(dev: BlockDevice, options: { signal?: Abort
 
   await walkL1(f.l1_table_offset, f.l1_size, true, 40);
 
-  let snapshots: Awaited<ReturnType<typeof readSnapshots>> = [];
+  let snapshots: Snapshot[] = [];
   try {
-    snapshots = await readSnapshots(dev, header, where, signal);
+    const table = await readSnapshotTable(dev, header, where, signal);
+    snapshots = table.snapshots;
+    mark(f.snapshots_offset, table.length, 'snapshot table', 64);
   } catch (e) {
     if (!(e instanceof DiskProbeError) || e.code === ErrorCode.ABORTED) throw e;
     corrupt('qcow2.snapshot-table', `snapshot table: ${e.reason}`, 64);
-  }
-  if (snapshots.length > 0) {
-    const last = snapshots[snapshots.length - 1]!;
-    mark(f.snapshots_offset, last.offset + tableEntryLength(last) - f.snapshots_offset, 'snapshot table', 64);
   }
   for (const snap of snapshots) {
     if (snap.l1TableOffset % cs !== 0) {
@@ -239,7 +259,7 @@ export async function checkIntegrity(dev: BlockDevice, options: { signal?: Abort
   }
 
   const bitmaps = header.extensions.bitmaps;
-  if (bitmaps) await markBitmaps(dev, bitmaps, cs, mark, read, corrupt);
+  if (bitmaps) await markBitmaps(dev, bitmaps, cs, mark, read, corrupt, work);
   const encryption = header.extensions.encryption;
   if (encryption) mark(encryption.offset, encryption.length, 'encryption header', 0);
 
@@ -279,12 +299,6 @@ function refcountAt(block: DataView, index: number, bits: number): number {
   }
 }
 
-function tableEntryLength(s: { id: string; name: string; offset: number }): number {
-  // Only the end of the last entry is needed: recompute it from the encoded lengths.
-  const encoder = new TextEncoder();
-  return Math.ceil((40 + 0 + encoder.encode(s.id).length + encoder.encode(s.name).length) / 8) * 8;
-}
-
 type Mark = (offset: number, length: number, what: string, from: number) => void;
 type Read = (offset: number, length: number, what: string, from: number) => Promise<DataView | undefined>;
 
@@ -296,6 +310,7 @@ async function markBitmaps(
   mark: Mark,
   read: Read,
   corrupt: (code: string, message: string, offset?: number) => void,
+  work: (entries: number) => void,
 ): Promise<void> {
   if (ext.directorySize > 64 * 1024 * 1024 || ext.count > 65535) {
     corrupt('qcow2.bitmaps-limit', 'bitmap directory larger than qemu allows');
@@ -314,6 +329,7 @@ async function markBitmaps(
       corrupt('qcow2.bitmaps-limit', 'bitmap table larger than qemu allows', ext.directoryOffset + at);
       return;
     }
+    work(tableSize);
     mark(tableOffset, tableSize * 8, 'bitmap table', ext.directoryOffset + at);
     const table = await read(tableOffset, tableSize * 8, 'bitmap table', ext.directoryOffset + at);
     if (table) {

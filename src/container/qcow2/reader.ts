@@ -104,6 +104,9 @@ export class Qcow2Image {
     if (bit(f.incompatible_features, Incompatible.corrupt)) {
       findings.push({ severity: 'error', code: 'qcow2.corrupt', message: 'qemu marked this image corrupt: its metadata may be inconsistent', offset: 72 });
     }
+    if (f.size % 512 !== 0) {
+      findings.push({ severity: 'warning', code: 'qcow2.size-not-sectors', message: `virtual size ${f.size} is not a whole number of sectors; it is read as ${wholeSectors(f.size)}, as qemu does`, offset: 24 });
+    }
     if (header.extensions.bitmaps && !bit(f.autoclear_features, Autoclear.bitmaps)) {
       findings.push({ severity: 'info', code: 'qcow2.bitmaps-inconsistent', message: 'the bitmaps extension is present but not marked consistent' });
     }
@@ -152,7 +155,7 @@ export class Qcow2Image {
 
   /** The guest-visible bytes of the active image. */
   disk(): Disk {
-    return new Qcow2Disk(this, this.activeL1, this.header.fields.size, undefined);
+    return new Qcow2Disk(this, this.activeL1, wholeSectors(this.header.fields.size), undefined);
   }
 
   /** The guest-visible bytes of an internal snapshot, by id or name. */
@@ -220,10 +223,30 @@ async function resolve(options: OpenOptions, ref: Reference, where: Where): Prom
   return options.resolver(ref, options.signal);
 }
 
+/** A 64-bit field that only informs (a clock, a state size): exact below 2^53, close above. */
+function informational(view: DataView, at: number): number {
+  return Number(view.getBigUint64(at));
+}
+
+/** qemu presents whole sectors: a size that is not a multiple of 512 is rounded down. */
+function wholeSectors(size: number): number {
+  return size - (size % 512);
+}
+
 /** Reads the snapshot table (qcow2.rst "Snapshots"), bounded by qemu's limits. */
 export async function readSnapshots(dev: BlockDevice, header: QCowHeaderInfo, where: Where, signal?: AbortSignal): Promise<Snapshot[]> {
+  return (await readSnapshotTable(dev, header, where, signal)).snapshots;
+}
+
+/** The snapshot entries and the table's length in bytes. */
+export async function readSnapshotTable(
+  dev: BlockDevice,
+  header: QCowHeaderInfo,
+  where: Where,
+  signal?: AbortSignal,
+): Promise<{ snapshots: Snapshot[]; length: number }> {
   const f = header.fields;
-  if (f.nb_snapshots === 0) return [];
+  if (f.nb_snapshots === 0) return { snapshots: [], length: 0 };
   const start = f.snapshots_offset;
   const available = Math.min(dev.size - start, Limits.MAX_SNAPSHOTS_BYTES);
   if (start >= dev.size || available <= 0) {
@@ -257,16 +280,16 @@ export async function readSnapshots(dev: BlockDevice, header: QCowHeaderInfo, wh
       name: decoder.decode(window.subarray(idAt + idSize, idAt + idSize + nameSize)),
       dateSec: view.getUint32(at + S.date_sec),
       dateNsec: view.getUint32(at + S.date_nsec),
-      vmClockNsec: u64(view, at + S.vm_clock_nsec, false, { ...w, field: 'vm_clock_nsec' }),
+      vmClockNsec: informational(view, at + S.vm_clock_nsec),
       vmStateSize: view.getUint32(at + S.vm_state_size),
-      diskSize: f.size,
+      diskSize: wholeSectors(f.size),
       l1TableOffset: u64(view, at + S.l1_table_offset, false, { ...w, field: 'l1_table_offset' }),
       l1Size: view.getUint32(at + S.l1_size),
       icount: -1,
       offset: start + at,
     };
-    if (extra >= 8) snap.vmStateSize = u64(view, at + S.vm_state_size_large, false, { ...w, field: 'vm_state_size' });
-    if (extra >= 16) snap.diskSize = u64(view, at + S.disk_size, false, { ...w, field: 'disk_size' });
+    if (extra >= 8) snap.vmStateSize = informational(view, at + S.vm_state_size_large);
+    if (extra >= 16) snap.diskSize = wholeSectors(u64(view, at + S.disk_size, false, { ...w, field: 'disk_size', offset: start + at + S.disk_size }));
     if (extra >= 24) {
       const icount = view.getBigInt64(at + S.icount);
       snap.icount = icount < 0n || icount >= 2n ** 53n ? -1 : Number(icount);
@@ -274,7 +297,7 @@ export async function readSnapshots(dev: BlockDevice, header: QCowHeaderInfo, wh
     out.push(snap);
     at += Math.ceil(length / 8) * 8;
   }
-  return out;
+  return { snapshots: out, length: at };
 }
 
 /** Caches and devices shared by the active disk and snapshot disks of one image. */
