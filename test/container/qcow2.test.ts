@@ -215,6 +215,30 @@ describe('found in review', () => {
     expect(disk.findings?.map((f) => f.code)).toContain('qcow2.size-not-sectors');
   });
 
+  it('a zero flag in a version 2 image fails the read, as in qemu', async () => {
+    const b = await fixtureBytes('images/qcow2/v2.qcow2');
+    const view = new DataView(b.buffer);
+    const l2 = get64(b, get64(b, 40)) & 0x00ff_ffff_ffff_fe00;
+    view.setUint32(l2 + 4, view.getUint32(l2 + 4) | 1);
+    const disk = await openDisk(fromBytes(b), { format: 'qcow2' });
+    await expect(disk.read(0, 512)).rejects.toMatchObject({ code: 'E_CORRUPT' });
+  });
+
+  it('a backing name ends at a NUL byte, as in qemu', async () => {
+    const dir = await mkdtemp(join(tmp, 'nul-'));
+    const b = await fixtureBytes('images/qcow2/overlay.qcow2');
+    const view = new DataView(b.buffer);
+    const at = get64(b, 8);
+    const name = new TextEncoder().encode('v3.qcow2\0/etc/passwd');
+    b.set(name, at);
+    view.setUint32(16, name.length);
+    await writeFile(join(dir, 'top.qcow2'), b);
+    await copyFile(fixturePath('images/qcow2/v3.qcow2'), join(dir, 'v3.qcow2'));
+    const image = await openImage(join(dir, 'top.qcow2'));
+    expect(image.disk.facts.backingFile).toBe('v3.qcow2');
+    await image.close();
+  });
+
   it('checkIntegrity stops at its work limit with E_LIMIT', async () => {
     const dev = await openFile(fixturePath('images/qcow2/cluster-512.qcow2'));
     try {

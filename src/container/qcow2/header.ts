@@ -105,7 +105,10 @@ export async function readHeader(dev: BlockDevice, signal?: AbortSignal): Promis
         expected: `name within [0, ${cluster.length})`,
       });
     }
-    backingFile = new TextDecoder('utf-8', { fatal: false }).decode(cluster.subarray(fields.backing_file_offset, end));
+    // Not NUL-terminated by the specification, but qemu stops at a NUL: so does diskprobe.
+    const name = cluster.subarray(fields.backing_file_offset, end);
+    const nul = name.indexOf(0);
+    backingFile = new TextDecoder('utf-8', { fatal: false }).decode(nul >= 0 ? name.subarray(0, nul) : name);
   }
 
   const compression = COMPRESSION_TYPES[fields.compression_type]!;

@@ -507,6 +507,10 @@ class Qcow2Disk implements Disk {
       const host = (hi & E.OFFSET_HI) * 0x1_0000_0000 + ((lo & E.OFFSET_LO) >>> 0);
       const allocated = host !== 0 || ((hi & E.COPIED_HI) !== 0 && s.dataFile !== undefined);
       if (!s.header.extendedL2) {
+        if (!s.v3 && lo & E.ZERO_LO) {
+          // Version 2 has no zero flag; qemu fails such a read rather than guess.
+          throw new DiskProbeError(ErrorCode.CORRUPT, 'zero flag set in a version 2 image', { ...this.where('L2 entry', entryOffset), value: `0x${lo.toString(16)}` });
+        }
         if (s.v3 && lo & E.ZERO_LO) add('zero', 0, pos - offset, clusterEnd - pos);
         else if (!allocated) add(this.backing ? 'backing' : 'zero', pos, pos - offset, clusterEnd - pos);
         else add('data', this.checkHost(host, entryOffset) + inCluster, pos - offset, clusterEnd - pos);
