@@ -86,7 +86,7 @@ export class Qcow2Image {
    * and external data file through `options.resolver`. `openDisk` opens backing files of other
    * formats; it is passed in to keep the format modules free of the registry.
    */
-  static async open(dev: BlockDevice, options: OpenOptions, openDisk: OpenDisk): Promise<Qcow2Image> {
+  static async open(dev: BlockDevice, options: OpenOptions, openDisk: OpenDisk, compressedSource: BlockDevice = dev): Promise<Qcow2Image> {
     const { signal } = options;
     const header = await readHeader(dev, signal);
     const f = header.fields;
@@ -149,7 +149,7 @@ export class Qcow2Image {
       backing = await openDisk(backingDev, backingOptions);
     }
 
-    const state = new SharedState(dev, header, options.codecs ?? browserCodecs, options.metadataCacheBytes ?? DEFAULT_METADATA_CACHE, backing, dataFile);
+    const state = new SharedState(dev, header, options.codecs ?? browserCodecs, options.metadataCacheBytes ?? DEFAULT_METADATA_CACHE, backing, dataFile, compressedSource);
     return new Qcow2Image(dev, header, l1, snapshots, findings, state, backing, dataFile);
   }
 
@@ -326,6 +326,8 @@ class SharedState {
     metadataCacheBytes: number,
     readonly backing: Disk | undefined,
     readonly dataFile: BlockDevice | undefined,
+    /** Where compressed clusters are read from: the file, or a cache in front of it. */
+    readonly compressedSource: BlockDevice,
   ) {
     this.clusterBits = header.fields.cluster_bits;
     this.clusterSize = header.clusterSize;
@@ -642,7 +644,7 @@ class Qcow2Disk implements Disk {
       i++;
       const group = todo.slice(first, i);
       const start = group[0]!.host;
-      const bytes = s.dev.read(start, runEnd - start, signal);
+      const bytes = s.compressedSource.read(start, runEnd - start, signal);
       for (const part of group) {
         const whole = part.inCluster === 0 && part.count === cs;
         const decoded = bytes.then(async (run) => {
