@@ -249,7 +249,13 @@ ${qcow2Rows.join('\n')}
   remaining gap is not decoding: the main thread is about 28 % idle and the process uses 1.6 of
   2 cores; per-frame messaging and the competition of workers, libuv's thread pool and the
   main thread for two cores cost the rest. Joining adjacent concurrent reads into one pread
-  (tried) gained under 5 %, within noise, and was not kept.
+  (tried) gained under 5 %, within noise, and was not kept. (5) What did pay: compressed
+  clusters are a few KiB each and lie one after another, so the reader fetches them through a
+  512 KiB-block \`cached()\` device: one pread for many clusters. zstd went from 242 to 369
+  MB/s at depth 1 and from 353 to 444 MB/s at depth 64 (a standalone loop, before this run).
+- **Still short (issue #3):** zstd at depth 64, and resident memory while the zstd worker
+  threads run (two worker isolates with their WebAssembly heaps); see the table. Without the
+  workers memory stays under 15 MiB but zstd at depth 64 drops to about 0.4×.
 - **A measurement trap.** \`n += await read()\` reads \`n\` before the await, so concurrent
   workers lose updates; an early draft of these measurements "found" depth-64 reads ten times
   slower than they were. The bench adds after the await.
