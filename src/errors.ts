@@ -208,11 +208,6 @@ export function exact(value: number, where: Where): number {
   return value;
 }
 
-/** Reads an unsigned 64-bit field as a `bigint` (for fields that are flags or may be huge). */
-export function u64big(view: DataView, at: number, littleEndian: boolean): bigint {
-  return view.getBigUint64(at, littleEndian);
-}
-
 /** Rethrows an AbortSignal's reason as a DiskProbeError with code E_ABORTED. */
 export function throwIfAborted(signal: AbortSignal | undefined, where: Where): void {
   if (signal?.aborted) throw abortError(signal, where);

@@ -12,7 +12,7 @@ import type { BlockDevice } from '../../device/types.js';
 import { viewOf } from '../../util/bytes.js';
 import type { Finding } from '../types.js';
 import { bit, readHeader } from './header.js';
-import { EntryBits as E, Incompatible } from './layout.js';
+import { compressedDescriptor, EntryBits as E, hostOffset, Incompatible } from './layout.js';
 import { readSnapshotTable, type Snapshot } from './reader.js';
 
 /** What the check found, with qemu-img check's field names where they have one. */
@@ -149,7 +149,6 @@ export async function checkIntegrity(dev: BlockDevice, options: { signal?: Abort
   // 2. References: header, tables, and the clusters they map.
   mark(0, cs, 'header', 0);
   const external = bit(f.incompatible_features, Incompatible.externalDataFile);
-  const x = 62 - (f.cluster_bits - 8);
   const entryBytes = header.extendedL2 ? 16 : 8;
   let nextContiguous = -1;
   // The last few L2 tables read: shared tables (snapshots) are read once, not once per L1.
@@ -163,7 +162,7 @@ export async function checkIntegrity(dev: BlockDevice, options: { signal?: Abort
     for (let i = 0; i < l1Size; i++) {
       const hi = l1.getUint32(i * 8);
       const lo = l1.getUint32(i * 8 + 4);
-      const l2 = (hi & E.OFFSET_HI) * 0x1_0000_0000 + ((lo & E.OFFSET_LO) >>> 0);
+      const l2 = hostOffset(hi, lo);
       const entryOffset = l1Offset + i * 8;
       if (l2 === 0) continue;
       if ((lo & E.L1_RESERVED_LO) !== 0 || (hi & E.L1_RESERVED_HI) !== 0) corrupt('qcow2.l1-reserved', 'L1 entry has reserved bits set', entryOffset);
@@ -189,10 +188,7 @@ export async function checkIntegrity(dev: BlockDevice, options: { signal?: Abort
         const elo = table.getUint32(j * entryBytes + 4);
         const at = l2 + j * entryBytes;
         if (ehi & E.COMPRESSED_HI) {
-          const hiBits = x - 32;
-          const host = (ehi & ((1 << hiBits) - 1)) * 0x1_0000_0000 + (elo >>> 0);
-          const sectors = (ehi >>> hiBits) & ((1 << (f.cluster_bits - 8)) - 1);
-          const length = (sectors + 1) * 512 - (host % 512);
+          const { host, length } = compressedDescriptor(ehi, elo, f.cluster_bits);
           if (host + length - dev.size >= 512) corrupt('qcow2.compressed-past-end', `compressed cluster at ${host} (+${length}) runs past the end of the file`, at);
           else mark(host, Math.min(length, dev.size - host), 'compressed cluster', at);
           if (active) {
@@ -203,7 +199,7 @@ export async function checkIntegrity(dev: BlockDevice, options: { signal?: Abort
           }
           continue;
         }
-        const host = (ehi & E.OFFSET_HI) * 0x1_0000_0000 + ((elo & E.OFFSET_LO) >>> 0);
+        const host = hostOffset(ehi, elo);
         if ((elo & E.L2_RESERVED_LO) !== 0 || (ehi & E.L2_RESERVED_HI) !== 0) corrupt('qcow2.l2-reserved', 'L2 entry has reserved bits set', at);
         const zero = !header.extendedL2 && f.version >= 3 && (elo & E.ZERO_LO) !== 0;
         const allocated = host !== 0 || (external && (ehi & E.COPIED_HI) !== 0);
@@ -336,7 +332,7 @@ async function markBitmaps(
       for (let k = 0; k < tableSize; k++) {
         const hi = table.getUint32(k * 8);
         const lo = table.getUint32(k * 8 + 4);
-        const data = (hi & E.OFFSET_HI) * 0x1_0000_0000 + ((lo & E.OFFSET_LO) >>> 0);
+        const data = hostOffset(hi, lo);
         if (data !== 0) mark(data, cs, 'bitmap data', tableOffset + k * 8);
       }
     }

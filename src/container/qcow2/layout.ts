@@ -122,6 +122,24 @@ export const EntryBits = {
   L2_RESERVED_HI: 0x3f00_0000,
 } as const;
 
+/** Bits 9-55 of an L1 entry, standard L2 descriptor or bitmap table entry: a host offset. */
+export function hostOffset(hi: number, lo: number): number {
+  return (hi & EntryBits.OFFSET_HI) * 0x1_0000_0000 + ((lo & EntryBits.OFFSET_LO) >>> 0);
+}
+
+/**
+ * qcow2.rst "Compressed Clusters Descriptor": with x = 62 - (cluster_bits - 8), bits 0..x-1
+ * are the host offset and bits x..61 the number of further 512-byte sectors. Returns the
+ * offset and the byte length up to the end of the last sector (the offset need not be
+ * aligned). The offset may pass 2^53 only in a crafted entry; callers check it.
+ */
+export function compressedDescriptor(hi: number, lo: number, clusterBits: number): { host: number; length: number } {
+  const hiOffsetBits = 62 - (clusterBits - 8) - 32;
+  const host = (hi & ((1 << hiOffsetBits) - 1)) * 0x1_0000_0000 + (lo >>> 0);
+  const sectors = (hi >>> hiOffsetBits) & ((1 << (clusterBits - 8)) - 1);
+  return { host, length: (sectors + 1) * 512 - (host % 512) };
+}
+
 /** qemu's implementation limits, which this reader adopts (qemu block/qcow2.h). */
 export const Limits = {
   /** QCOW_MAX_L1_SIZE: 32 MiB of L1 table. */

@@ -13,7 +13,7 @@ import type { Codecs, Decoder } from '../../codec/types.js';
 import { browserCodecs } from '../../codec/index.js';
 import type { Disk, FormatName, Finding, OpenOptions, Reference } from '../types.js';
 import { bit, readHeader, refuseEncrypted, type QCowHeaderInfo } from './header.js';
-import { Autoclear, Compatible, EntryBits as E, Incompatible, Limits, SnapshotEntry as S } from './layout.js';
+import { Autoclear, Compatible, compressedDescriptor, EntryBits as E, hostOffset, Incompatible, Limits, SnapshotEntry as S } from './layout.js';
 
 /** An internal snapshot, as its table entry describes it. */
 export interface Snapshot {
@@ -112,7 +112,7 @@ export class Qcow2Image {
     }
 
     const l1 = f.l1_size > 0 ? viewOf(await dev.read(f.l1_table_offset, f.l1_size * 8, signal)) : new DataView(new ArrayBuffer(0));
-    const snapshots = await readSnapshots(dev, header, where, signal);
+    const { snapshots } = await readSnapshotTable(dev, header, where, signal);
 
     const chain = options.chain ?? { depth: 0, seen: new Set<string>() };
     const self = identity(dev);
@@ -233,12 +233,10 @@ function wholeSectors(size: number): number {
   return size - (size % 512);
 }
 
-/** Reads the snapshot table (qcow2.rst "Snapshots"), bounded by qemu's limits. */
-export async function readSnapshots(dev: BlockDevice, header: QCowHeaderInfo, where: Where, signal?: AbortSignal): Promise<Snapshot[]> {
-  return (await readSnapshotTable(dev, header, where, signal)).snapshots;
-}
-
-/** The snapshot entries and the table's length in bytes. */
+/**
+ * Reads the snapshot table (qcow2.rst "Snapshots"), bounded by qemu's limits: the entries
+ * and the table's length in bytes.
+ */
 export async function readSnapshotTable(
   dev: BlockDevice,
   header: QCowHeaderInfo,
@@ -308,8 +306,6 @@ class SharedState {
   readonly entryBytes: number;
   readonly subclusterSize: number;
   readonly v3: boolean;
-  /** Compressed descriptor split: offset bits below `x`, sector count above (qcow2.rst). */
-  readonly compressedX: number;
   readonly decoder: Decoder;
   /** Reads in flight on this image's disks: more than one tells decoders to use every core. */
   activeReads = 0;
@@ -335,7 +331,6 @@ class SharedState {
     this.l2Entries = this.clusterSize / this.entryBytes;
     this.subclusterSize = this.clusterSize / 32;
     this.v3 = header.fields.version >= 3;
-    this.compressedX = 62 - (this.clusterBits - 8);
     this.decoder = header.compression === 'zstd' ? codecs.zstd : codecs.deflateRaw;
     this.maxL2 = Math.max(4, Math.floor(metadataCacheBytes / this.clusterSize));
   }
@@ -506,7 +501,7 @@ class Qcow2Disk implements Disk {
         pos = clusterEnd;
         continue;
       }
-      const host = (hi & E.OFFSET_HI) * 0x1_0000_0000 + ((lo & E.OFFSET_LO) >>> 0);
+      const host = hostOffset(hi, lo);
       const allocated = host !== 0 || ((hi & E.COPIED_HI) !== 0 && s.dataFile !== undefined);
       if (!s.header.extendedL2) {
         if (!s.v3 && lo & E.ZERO_LO) {
@@ -557,7 +552,7 @@ class Qcow2Disk implements Disk {
   private l1Offset(index: number): number {
     const hi = this.l1.getUint32(index * 8);
     const lo = this.l1.getUint32(index * 8 + 4);
-    return (hi & E.OFFSET_HI) * 0x1_0000_0000 + ((lo & E.OFFSET_LO) >>> 0);
+    return hostOffset(hi, lo);
   }
 
   private l1EntryOffset(index: number): number {
@@ -592,13 +587,9 @@ class Qcow2Disk implements Disk {
   /** Host offset and byte length of a compressed cluster (qcow2.rst "Compressed Clusters Descriptor"). */
   private compressedDescriptor(hi: number, lo: number, entryOffset: number): [number, number] {
     const s = this.s;
-    const x = s.compressedX;
-    const hiOffsetBits = x - 32;
-    const host = (hi & ((1 << hiOffsetBits) - 1)) * 0x1_0000_0000 + (lo >>> 0);
-    const sectors = (hi >>> hiOffsetBits) & ((1 << (s.clusterBits - 8)) - 1);
+    const { host, length } = compressedDescriptor(hi, lo, s.clusterBits);
     const where = this.where('Compressed cluster descriptor', entryOffset);
     exact(host, where);
-    const length = (sectors + 1) * 512 - (host % 512);
     if (host < s.clusterSize) throw new DiskProbeError(ErrorCode.CORRUPT, 'compressed cluster points into the header', { ...where, value: host });
     // The last sector of the last compressed cluster may be cut short by the end of the file.
     if (host + length - s.dev.size >= 512 || host >= s.dev.size) {
@@ -625,24 +616,24 @@ class Qcow2Disk implements Disk {
   private async readCompressed(parts: CompressedPart[], out: Uint8Array, signal?: AbortSignal): Promise<void> {
     const s = this.s;
     const cs = s.clusterSize;
-    const todo: CompressedPart[] = [];
+    const toRead: CompressedPart[] = [];
     const work: Promise<void>[] = [];
     for (const part of parts) {
       const hit = s.cachedCluster(part.host);
       if (hit) work.push(hit.then((cluster) => out.set(cluster.subarray(part.inCluster, part.inCluster + part.count), part.outAt)));
-      else todo.push(part);
+      else toRead.push(part);
     }
-    todo.sort((a, b) => a.host - b.host);
+    toRead.sort((a, b) => a.host - b.host);
     let i = 0;
-    while (i < todo.length) {
+    while (i < toRead.length) {
       const first = i;
-      let runEnd = todo[i]!.host + todo[i]!.length;
-      while (i + 1 < todo.length && todo[i + 1]!.host <= runEnd + 512 && todo[i + 1]!.host + todo[i + 1]!.length - todo[first]!.host <= MAX_COMPRESSED_RUN) {
+      let runEnd = toRead[i]!.host + toRead[i]!.length;
+      while (i + 1 < toRead.length && toRead[i + 1]!.host <= runEnd + 512 && toRead[i + 1]!.host + toRead[i + 1]!.length - toRead[first]!.host <= MAX_COMPRESSED_RUN) {
         i++;
-        runEnd = Math.max(runEnd, todo[i]!.host + todo[i]!.length);
+        runEnd = Math.max(runEnd, toRead[i]!.host + toRead[i]!.length);
       }
       i++;
-      const group = todo.slice(first, i);
+      const group = toRead.slice(first, i);
       const start = group[0]!.host;
       const bytes = s.compressedSource.read(start, runEnd - start, signal);
       for (const part of group) {
