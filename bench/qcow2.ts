@@ -101,8 +101,50 @@ function qemuBench(path: string, size: number, depth: number): number | undefine
   return m ? (count * REQUEST) / 1e6 / Number(m[1]) : undefined;
 }
 
-export async function benchQcow2(work: string, size: number, runs: number): Promise<string[]> {
-  if (!have('qemu-img')) return ['| (qemu-img not installed: qcow2 images cannot be made) | | | | | |'];
+/** What one pass of bench/qcow2-child.ts reports. */
+interface ChildPass {
+  rate: number;
+  peakGrowth: number;
+  endGrowth: number;
+}
+
+/** One read pass in a fresh Node process (tsx), so that resident memory starts cold. */
+function childPass(path: string, mode: 'node' | 'browser' | 'alloc', depth: number, limit?: number): ChildPass | undefined {
+  const args = ['--import', 'tsx', join(import.meta.dirname, 'qcow2-child.ts'), path, mode, String(depth)];
+  if (limit !== undefined) args.push(String(limit));
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: join(import.meta.dirname, '..') });
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as ChildPass;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Resident memory of one read pass from a cold start, in a process of its own: the whole image,
+ * and its first 64 MiB (what a process pays before the image's size matters), medians of
+ * `runs` passes; and the floor, a loop that only allocates a buffer per request.
+ */
+function coldRows(images: [string, string][], runs: number): string[] {
+  const rows: string[] = [];
+  const cell = (passes: (ChildPass | undefined)[], pick: (p: ChildPass) => number, digits: number) => {
+    const ok = passes.filter((p): p is ChildPass => p !== undefined);
+    return ok.length ? median(ok.map(pick)).toFixed(digits) : 'failed';
+  };
+  const floor = Array.from({ length: runs }, () => childPass(images[0]![1], 'alloc', 64));
+  rows.push(`| (floor: a fresh 64 KiB buffer per request, nothing read) | 64 | — | — | ${cell(floor, (p) => p.peakGrowth, 1)} MiB |`);
+  for (const [name, path] of images) {
+    for (const depth of [1, 64]) {
+      const head = Array.from({ length: runs }, () => childPass(path, 'node', depth, 64 << 20));
+      const whole = Array.from({ length: runs }, () => childPass(path, 'node', depth));
+      rows.push(`| ${name} | ${depth} | ${cell(whole, (p) => p.rate, 0)} | ${cell(head, (p) => p.peakGrowth, 1)} MiB | ${cell(whole, (p) => p.peakGrowth, 1)} MiB |`);
+    }
+  }
+  return rows;
+}
+
+export async function benchQcow2(work: string, size: number, runs: number): Promise<{ rows: string[]; cold: string[] }> {
+  if (!have('qemu-img')) return { rows: ['| (qemu-img not installed: qcow2 images cannot be made) | | | | | |'], cold: [] };
   const random = join(work, `random-${size}.raw`);
   const text = join(work, `compressible-${size}.raw`);
   makeRandom(random, size);
@@ -144,5 +186,5 @@ export async function benchQcow2(work: string, size: number, runs: number): Prom
       }
     }
   }
-  return rows;
+  return { rows, cold: coldRows(images.map(([name, path]) => [name, path]), runs) };
 }

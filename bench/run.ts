@@ -181,7 +181,7 @@ function machine(): string[] {
 
 const probeRows = await benchProbe();
 const readRows = await benchRead();
-const qcow2Rows = await benchQcow2(WORK, IMAGE_BYTES, quick ? 1 : 3);
+const { rows: qcow2Rows, cold: qcow2Cold } = await benchQcow2(WORK, IMAGE_BYTES, quick ? 1 : 3);
 const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); the figures below are from the last full run.
@@ -219,6 +219,15 @@ codecs in libuv's). "browser codecs" are the pure JS/wasm decoders the core uses
 | image | decoders | depth | diskprobe MB/s | qemu-img bench MB/s | ratio | RSS growth |
 |---|---|---:|---:|---:|---:|---:|
 ${qcow2Rows.join('\n')}
+
+RSS growth above is measured inside this long-running bench process, from just before each
+image is opened to just after it was read, largest of the runs: the steady state of a process
+that reads images one after another. The same passes from a cold start, each in a Node process
+of its own (\`bench/qcow2-child.ts\`, Node codecs), peak growth sampled every 10 ms:
+
+| image | depth | MB/s | peak RSS growth, first 64 MiB | peak RSS growth, whole image |
+|---|---:|---:|---:|---:|
+${qcow2Cold.join('\n')}
 
 ## Notes
 

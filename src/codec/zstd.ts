@@ -106,10 +106,11 @@ export function firstZstdFrame(input: Uint8Array, expected: number): Uint8Array 
   }
 }
 
-/** zstddec's decoder, and libzstd's exports when they could be reached. */
+/** zstddec's decoder, and libzstd's exports and compiled module when they could be reached. */
 interface Runtime {
   decoder: ZSTDDecoder;
   exports: ZstdExports | undefined;
+  module: WebAssembly.Module | undefined;
 }
 
 /** zstddec instantiates its module once per page; so do we. */
@@ -118,14 +119,25 @@ let runtime: Promise<Runtime> | undefined;
 async function instantiate(): Promise<Runtime> {
   const decoder = new ZSTDDecoder();
   let instance: WebAssembly.Instance | undefined;
+  let module: WebAssembly.Module | undefined;
   const init = decoder._init;
   decoder._init = (result) => {
     instance = result.instance;
+    module = result.module;
     init.call(decoder, result);
   };
   await decoder.init();
   const e = instance?.exports;
-  return { decoder, exports: isZstdExports(e) ? e : undefined };
+  return { decoder, exports: isZstdExports(e) ? e : undefined, module: isZstdExports(e) && module instanceof WebAssembly.Module ? module : undefined };
+}
+
+/**
+ * libzstd's compiled WebAssembly module, for decoders on other threads: a worker instantiates
+ * it without compiling it again (the compiled code is shared). `undefined` where zstddec's
+ * internals could not be reached.
+ */
+export async function zstdModule(): Promise<WebAssembly.Module | undefined> {
+  return (await loadRuntime()).module;
 }
 
 function loadRuntime(): Promise<Runtime> {

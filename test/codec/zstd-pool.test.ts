@@ -38,6 +38,33 @@ describe('zstd through the worker pool', () => {
     for (const [f, got] of await Promise.all(jobs)) expect(got, f.file).toBe(f.sha);
   });
 
+  it('queues more frames than the mailboxes hold, and enlarges a mailbox for a larger frame mid-stream', async () => {
+    const small = facts.find((f) => f.file === 'text-4k.zst')!;
+    const large = facts.find((f) => f.file === 'text-2m.zst')!;
+    // 100 small frames fill every slot and queue; the large one (a 2 MiB output, larger than the
+    // slots the small ones sized) must wait for an idle worker, and the ones after it still decode.
+    const order = [...Array<typeof small>(50).fill(small), large, ...Array<typeof small>(50).fill(small), large];
+    const jobs = order.map(async (f) => {
+      const out = new Uint8Array(f.size);
+      await nodeCodecs.zstd(padded(f.file), out);
+      return [f, sha256(out)] as const;
+    });
+    for (const [f, got] of await Promise.all(jobs)) expect(got, f.file).toBe(f.sha);
+  });
+
+  it('frees the slots of frames that fail: a batch of failures is followed by good decodes', async () => {
+    const good = facts.find((f) => f.file === 'text-64k-19.zst')!;
+    const broken = padded(good.file);
+    broken[40] = broken[40]! ^ 0xff;
+    broken[41] = broken[41]! ^ 0xff;
+    const call = (input: Uint8Array, out: Uint8Array) => (async () => nodeCodecs.zstd(input, out))();
+    const bad = await Promise.allSettled(Array.from({ length: 40 }, () => call(broken, new Uint8Array(good.size))));
+    expect(bad.every((r) => r.status === 'rejected' && (r.reason as DiskProbeError).code === 'E_CORRUPT')).toBe(true);
+    const outs = Array.from({ length: 40 }, () => new Uint8Array(good.size));
+    await Promise.all(outs.map((out) => call(padded(good.file), out)));
+    for (const out of outs) expect(sha256(out)).toBe(good.sha);
+  });
+
   it('reports a corrupt frame in a batch as a DiskProbeError and still decodes the others', async () => {
     const good = facts.find((f) => f.file === 'text-64k-19.zst')!;
     const broken = padded(good.file);

@@ -1,0 +1,49 @@
+/**
+ * One qcow2 read pass in a process of its own, for resident memory measured from a cold
+ * start (bench/qcow2.ts runs it): `tsx bench/qcow2-child.ts IMAGE node|browser|alloc DEPTH`.
+ * Prints `{ rate, peakGrowth, endGrowth }` as JSON: MB/s, and the resident set's growth in MiB
+ * from just before the image is opened to its peak while reading (sampled every 10 ms) and to
+ * the end. `alloc` reads nothing: it allocates a 64 KiB buffer per request the way any reader
+ * that returns fresh buffers does, as the floor the garbage collector alone puts under RSS.
+ */
+import { openDisk } from '../src/index.js';
+import { browserCodecs } from '../src/codec/index.js';
+import { nodeCodecs, openFile } from '../src/node/index.js';
+
+const [path, mode, depthArg, limitArg] = process.argv.slice(2);
+const depth = Number(depthArg ?? 64);
+const REQUEST = 64 * 1024;
+
+const rss0 = process.memoryUsage().rss;
+let peak = rss0;
+const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+
+const dev = await openFile(path!);
+const disk = mode === 'alloc' ? undefined : await openDisk(dev, { codecs: mode === 'browser' ? browserCodecs : nodeCodecs });
+const size = Math.min(disk?.size ?? dev.size, Number(limitArg ?? Infinity));
+const read = disk
+  ? (at: number, n: number) => disk.read(at, n)
+  : async (_at: number, n: number) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return new Uint8Array(n);
+    };
+
+const started = performance.now();
+let next = 0;
+let bytes = 0;
+await Promise.all(
+  Array.from({ length: depth }, async () => {
+    while (next < size) {
+      const at = next;
+      next += REQUEST;
+      const got = await read(at, Math.min(REQUEST, size - at));
+      bytes += got.length;
+    }
+  }),
+);
+const seconds = (performance.now() - started) / 1000;
+clearInterval(sampler);
+const end = process.memoryUsage().rss;
+peak = Math.max(peak, end);
+await dev.close();
+process.stdout.write(JSON.stringify({ rate: bytes / 1e6 / seconds, peakGrowth: (peak - rss0) / 2 ** 20, endGrowth: (end - rss0) / 2 ** 20 }) + '\n');
