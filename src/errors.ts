@@ -43,6 +43,8 @@ export const ErrorCode = {
   ABORTED: 'E_ABORTED',
   /** A caller passed an invalid argument. */
   ARGUMENT: 'E_ARGUMENT',
+  /** A part the input needs was not given: an LVM logical volume on a physical volume that is not among the disks. */
+  MISSING: 'E_MISSING',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -40,3 +40,6 @@ export type {
   Rejection,
   Resolver,
 } from './container/types.js';
+
+export { readLayout, listVolumes, probeContent, parseConfig, GPT_TYPE_NAMES, GptType, gptTypeName, MBR_TYPE_NAMES, mbrTypeName, classifyBootCode } from './volume/index.js';
+export type { LayoutOptions, ConfigSection, ConfigValue, PartitionTable, Volume, VolumeContent, VolumeGroupInfo, VolumeLayout, VolumeScheme } from './volume/index.js';

@@ -7,6 +7,7 @@
 import { probeCommand, PROBE_HELP } from './probe.js';
 import { convertCommand, CONVERT_HELP } from './convert.js';
 import { infoCommand, INFO_HELP } from './info.js';
+import { volumesCommand, VOLUMES_HELP } from './volumes.js';
 import { EXIT, UsageError, type Io } from './io.js';
 
 const HELP = `diskprobe — look inside virtual machine disk images without mounting them
@@ -17,6 +18,7 @@ Commands:
   probe <path|url>...            say what format each input is, with evidence
   info <path|url>                what an image says of itself (header, snapshots, backing chain)
   convert <image> -O raw <out|->  write the guest-visible bytes as a raw image
+  volumes <path|url>...          partitions, RAID and LVM volumes, and what each holds
 
 Options:
   -h, --help      show help (also: diskprobe <command> --help)
@@ -29,6 +31,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: Io) => Promise<number
   probe: { run: probeCommand, help: PROBE_HELP },
   convert: { run: convertCommand, help: CONVERT_HELP },
   info: { run: infoCommand, help: INFO_HELP },
+  volumes: { run: volumesCommand, help: VOLUMES_HELP },
 };
 
 declare const __VERSION__: string | undefined;

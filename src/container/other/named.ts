@@ -24,9 +24,9 @@ const PARALLELS_MAGICS = [asciiBytes('WithoutFreeSpace'), asciiBytes('WithouFreS
 /** parallels.rst "Header": field offsets (little-endian). */
 const ParallelsHeader = { magic: 0, version: 16, nb_sectors: 36, LENGTH: 64 } as const;
 
-const LUKS_MAGIC = [0x4c, 0x55, 0x4b, 0x53, 0xba, 0xbe] as const;
+export const LUKS_MAGIC = [0x4c, 0x55, 0x4b, 0x53, 0xba, 0xbe] as const;
 /** LUKS1 phdr and LUKS2 binary header share these offsets (big-endian). */
-const LuksHeader = { magic: 0, version: 6, uuid: 168, UUID_LENGTH: 40, LENGTH: 208 } as const;
+export const LuksHeader = { magic: 0, version: 6, uuid: 168, UUID_LENGTH: 40, LENGTH: 208 } as const;
 
 const unsupported = (name: string) => `${name} images are recognised but not read by diskprobe; convert with \`qemu-img convert -O qcow2\``;
 
