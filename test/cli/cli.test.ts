@@ -195,3 +195,49 @@ describe('sizes in the table', () => {
     expect(humanSize(undefined)).toBe('-');
   });
 });
+
+describe('diskprobe volumes', () => {
+  const vol = (name: string) => fixturePath(`volumes/${name}`);
+  const volFacts = async (name: string) => JSON.parse(await readFile(fixturePath(`volumes/${name}.facts.json`), 'utf8')) as Record<string, any>;
+
+  it('prints the table, each volume with its content, and the volume groups', async () => {
+    const r = await runCli(['volumes', vol('gpt.qcow2')]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/GPT \(disk GUID 0D15C0B0-0000-4000-8000-0000000000A1\), 128 MiB, 512-byte sectors, boot code: syslinux/);
+    expect(r.out).toMatch(/^p3 .*Linux root \(x86-64\)\s+root\s+ext4 1\.0\s+0d15c0b0-0000-4000-8000-000000000403\s+gpt-root$/m);
+    expect(r.out).toMatch(/^Volume group vg0 /m);
+    expect(r.out).toMatch(/^vg0\/root\s+16 MiB\s+linear\s+ext4 1\.0/m);
+  });
+
+  it('--json gives the volumes with what sfdisk and blkid recorded; two disks make one volume group', async () => {
+    const r = await runCli(['volumes', '--json', vol('span-a.qcow2'), vol('span-b.qcow2')]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out) as { disks: { path: string }[]; volumes: { id: string; size: number; problem?: string }[]; volumeGroups: { name: string; uuid: string }[] };
+    const facts = await volFacts('span-a');
+    expect(out.disks.map((d) => d.path)).toEqual([vol('span-a.qcow2'), vol('span-b.qcow2')]);
+    expect(out.volumeGroups.map((g) => g.uuid)).toEqual([facts.lvm.vgs[0].vg_uuid]);
+    expect(out.volumes.find((v) => v.id === 'span/striped')!.size).toBe(16 << 20);
+    expect(out.volumes.find((v) => v.id === 'span/thin')!.problem).toMatch(/thin/);
+  });
+
+  it('exits 1 when a table has an error finding, 2 when an image cannot be read or none is given', async () => {
+    // A raid-a disk alone is fine; a missing file is an input error.
+    expect((await runCli(['volumes', vol('raid-a.qcow2')])).code).toBe(0);
+    expect((await runCli(['volumes', join(dir, 'missing.qcow2')])).code).toBe(2);
+    expect((await runCli(['volumes'])).code).toBe(2);
+    const bad = join(dir, 'ebr-loop.raw');
+    const mbr = new Uint8Array(4 << 20);
+    const v = new DataView(mbr.buffer);
+    mbr[446 + 4] = 0x05;
+    v.setUint32(446 + 8, 2048, true);
+    v.setUint32(446 + 12, 4096, true);
+    mbr.set([0x55, 0xaa], 510);
+    mbr[2048 * 512 + 446 + 4] = 0x05; // an EBR whose only record links to itself
+    v.setUint32(2048 * 512 + 446 + 12, 8, true);
+    mbr.set([0x55, 0xaa], 2048 * 512 + 510);
+    await writeFile(bad, mbr);
+    const r = await runCli(['volumes', bad]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/error: mbr\.ebr-loop/);
+  });
+});
