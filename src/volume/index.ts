@@ -204,7 +204,11 @@ export async function readLayout(disks: BlockDevice | readonly BlockDevice[], op
     const assembly = assembleVolumeGroups(pvs);
     layout.volumeGroups = assembly.groups;
     layout.findings.push(...assembly.findings);
+    // Two VGs of one name (disks of cloned machines): tell their LVs apart by the VG UUID.
+    const names = assembly.groups.map((g) => g.name);
+    const clash = new Set(names.filter((n, i) => names.indexOf(n) !== i));
     for (const lv of assembly.lvs) {
+      const vgId = clash.has(lv.vg) ? `${lv.vg}[${lv.vgUuid}]` : lv.vg;
       let content: VolumeContent;
       try {
         content = lv.problem === undefined ? await probeContent(lv.device, undefined, signal) : { type: 'unknown' };
@@ -215,7 +219,7 @@ export async function readLayout(disks: BlockDevice | readonly BlockDevice[], op
       layout.volumes.push(
         makeVolume(
           lv.device,
-          { id: `${lv.vg}/${lv.name}`, scheme: 'lvm', parent: lv.vg, type: lv.segmentTypes.join('+') || 'empty', typeName: 'LVM logical volume', name: lv.name, uuid: lv.uuid, facts: lv.facts, problem: lv.problem ?? content.problem },
+          { id: `${vgId}/${lv.name}`, scheme: 'lvm', parent: lv.vg, type: lv.segmentTypes.join('+') || 'empty', typeName: 'LVM logical volume', name: lv.name, uuid: lv.uuid, facts: lv.facts, problem: lv.problem ?? content.problem },
           content,
         ),
       );

@@ -11,6 +11,7 @@ import { openDisk, type BlockDevice, type Disk } from '../../src/index.js';
 import { readLayout, type Volume, type VolumeLayout } from '../../src/volume/index.js';
 import { DEVICE_KINDS, stopFixtureServer, type DeviceKind } from '../helpers/devices.js';
 import { FIXTURES } from '../helpers/fixtures.js';
+import { grown, patched } from '../helpers/patched.js';
 
 const VOLUMES = join(FIXTURES, 'volumes');
 const factsOf = (name: string): Record<string, any> => JSON.parse(readFileSync(join(VOLUMES, `${name}.facts.json`), 'utf8'));
@@ -213,32 +214,6 @@ describe.each(DEVICE_KINDS)('volumes through the $name device', (kind) => {
     }
   });
 });
-
-/** A device with some bytes replaced, or with zeros appended: the changes fixtures/volumes.sh made. */
-function patched(dev: BlockDevice, at: number, bytes: Uint8Array): BlockDevice {
-  return {
-    size: dev.size,
-    label: `${dev.label} (patched)`,
-    async read(offset, length, signal) {
-      const out = (await dev.read(offset, length, signal)).slice();
-      for (let i = 0; i < bytes.length; i++) if (at + i >= offset && at + i < offset + length) out[at + i - offset] = bytes[i]!;
-      return out;
-    },
-  };
-}
-
-function grown(dev: BlockDevice, size: number): BlockDevice {
-  return {
-    size,
-    label: `${dev.label} (grown)`,
-    async read(offset, length, signal) {
-      const out = new Uint8Array(length);
-      const inside = Math.max(0, Math.min(length, dev.size - offset));
-      if (inside > 0) out.set(await dev.read(offset, inside, signal));
-      return out;
-    },
-  };
-}
 
 describe('GPT damage and growth, as sgdisk and sfdisk saw them', () => {
   const memory = DEVICE_KINDS.find((k) => k.name === 'memory')!;

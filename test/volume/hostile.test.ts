@@ -15,6 +15,7 @@ import { parseConfig, readLayout } from '../../src/volume/index.js';
 import { assembleVolumeGroups, type PhysicalVolume } from '../../src/volume/lvm/index.js';
 import { lvmCrc } from '../../src/volume/lvm/layout.js';
 import { FIXTURES } from '../helpers/fixtures.js';
+import { patched } from '../helpers/patched.js';
 
 const SECTOR = 512;
 
@@ -39,21 +40,6 @@ function mbrSector(records: [number, number, number, boolean?][]): Uint8Array {
   s[510] = 0x55;
   s[511] = 0xaa;
   return s;
-}
-
-/** A device with `bytes` written over `dev` at `at`. */
-function patched(dev: BlockDevice, at: number, bytes: Uint8Array): BlockDevice {
-  return {
-    size: dev.size,
-    label: `${dev.label} (patched)`,
-    async read(offset, length, signal) {
-      const out = (await dev.read(offset, length, signal)).slice();
-      const from = Math.max(at, offset);
-      const to = Math.min(at + bytes.length, offset + length);
-      for (let i = from; i < to; i++) out[i - offset] = bytes[i - at]!;
-      return out;
-    },
-  };
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<T> {
@@ -242,7 +228,7 @@ describe('LVM metadata text', () => {
   });
 
   /** A PV found on a memory device, carrying `text` as its metadata. */
-  function pvWith(text: string, uuid = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', size = 64 << 20): PhysicalVolume {
+  function pvWith(text: string, uuid = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', size = 64 << 20, vgUuid = 'vg-uuid'): PhysicalVolume {
     const vg = parseConfig(text, where);
     const [name, section] = [...vg].find(([, v]) => v instanceof Map)! as [string, Map<string, never>];
     return {
@@ -251,12 +237,12 @@ describe('LVM metadata text', () => {
       deviceSize: size,
       dataAreas: [],
       metadataAreas: [],
-      copies: [{ vgName: name, vgUuid: 'vg-uuid', seqno: 1, vg: section, offset: 4096, device: 'pv' }],
+      copies: [{ vgName: name, vgUuid, seqno: 1, vg: section, offset: 4096, device: 'pv' }],
       findings: [],
     };
   }
-  const vgText = (lv: string, peCount = 10) => `vg { id = "vg-uuid" seqno = 1 extent_size = 8192
-    physical_volumes { pv0 { id = "AAAAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAAAA" pe_start = 2048 pe_count = ${peCount} } }
+  const vgText = (lv: string, peCount = 10, pvId = 'AAAAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAAAA') => `vg { id = "vg-uuid" seqno = 1 extent_size = 8192
+    physical_volumes { pv0 { id = "${pvId}" pe_start = 2048 pe_count = ${peCount} } }
     logical_volumes { ${lv} } }`;
 
   it('a segment past the end of its PV makes the LV unreadable, with why', async () => {
@@ -283,6 +269,36 @@ describe('LVM metadata text', () => {
       pvWith(vgText('lv { id = "l" status = ["VISIBLE"] segment1 { start_extent = 0 extent_count = 1 type = "striped" stripe_count = 1 stripes = ["pv0", 0] } segment2 { start_extent = 2 extent_count = 1 type = "striped" stripe_count = 1 stripes = ["pv0", 1] } }')),
     ]);
     expect(a.lvs[0]!.problem).toMatch(/a gap or an overlap/);
+  });
+
+  it('two VGs of one name (cloned machines) are both kept, and their LVs told apart', async () => {
+    const lv = 'lv { id = "l" status = ["VISIBLE"] segment1 { start_extent = 0 extent_count = 1 type = "striped" stripe_count = 1 stripes = ["pv0", 0] } }';
+    const a = assembleVolumeGroups([pvWith(vgText(lv), 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 64 << 20, 'one'), pvWith(vgText(lv, 10, 'BBBBBB-BBBB-BBBB-BBBB-BBBB-BBBB-BBBBBB'), 'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB', 64 << 20, 'two')]);
+    expect(a.groups.map((g) => g.uuid)).toEqual(['one', 'two']);
+    expect(a.findings.map((f) => f.code)).toEqual(['lvm.duplicate-vg-name']);
+    expect(a.lvs.map((l) => l.vgUuid)).toEqual(['one', 'two']);
+  });
+
+  it('the same disk given twice: the duplicate PV is a finding and the VG is assembled once', async () => {
+    const file = await readFile(join(FIXTURES, 'volumes/span-a.qcow2'));
+    const open = async () => openDisk(fromBytes(new Uint8Array(file), 'span-a.qcow2'));
+    const layout = await readLayout([await open(), await open()]);
+    expect(layout.findings.map((f) => f.code).sort()).toEqual(['lvm.duplicate-pv', 'lvm.pv-missing']);
+    expect(layout.volumeGroups.length).toBe(1);
+    expect(new Set(layout.volumes.map((v) => v.id)).size).toBe(layout.volumes.length);
+  });
+
+  it('a PV label in the third sector instead of the second is found', async () => {
+    const file = await readFile(join(FIXTURES, 'volumes/span-a.qcow2'));
+    const disk = await openDisk(fromBytes(new Uint8Array(file), 'span-a.qcow2'));
+    const label = (await disk.read(512, 512)).slice();
+    expect(new TextDecoder().decode(label.subarray(0, 8))).toBe('LABELONE');
+    new DataView(label.buffer).setUint32(8, 2, true); // sector_xl: outside the CRC, which covers bytes 20..511
+    const moved = patched(patched(disk, 512, new Uint8Array(512)), 1024, label);
+    const layout = await readLayout(moved);
+    expect(layout.volumes[0]!.content.type).toBe('LVM2_member');
+    expect(layout.volumes[0]!.content.offset).toBe(1024);
+    expect(layout.volumeGroups.map((g) => g.name)).toEqual(['span']);
   });
 
   it('metadata whose checksum fails is not used (span-a.qcow2 with one byte of its text changed)', async () => {

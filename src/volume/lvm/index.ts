@@ -236,6 +236,7 @@ function lvDevice(label: string, size: number, segments: Segment[], problem: str
 /** A logical volume ready to become a `Volume`. */
 export interface LogicalVolume {
   vg: string;
+  vgUuid: string;
   name: string;
   uuid: string;
   device: BlockDevice;
@@ -280,7 +281,13 @@ export function assembleVolumeGroups(pvs: PhysicalVolume[]): Assembly {
   const findings: Finding[] = [];
   const byVg = new Map<string, MetadataCopy[]>();
   for (const pv of pvs) for (const c of pv.copies) byVg.set(c.vgUuid, [...(byVg.get(c.vgUuid) ?? []), c]);
-  const byUuid = new Map(pvs.map((pv) => [pv.label.pvUuid, pv]));
+  const byUuid = new Map<string, PhysicalVolume>();
+  for (const pv of pvs) {
+    const first = byUuid.get(pv.label.pvUuid);
+    // Clones of one disk given together: LVM too sees duplicates, and uses one of them.
+    if (first) findings.push({ severity: 'warning', code: 'lvm.duplicate-pv', message: `PV ${pv.label.pvUuid} is on both ${first.dev.label} and ${pv.dev.label} (cloned disks?); ${first.dev.label} is used` });
+    else byUuid.set(pv.label.pvUuid, pv);
+  }
   const groups: VolumeGroupInfo[] = [];
   const lvs: LogicalVolume[] = [];
   for (const copies of byVg.values()) {
@@ -293,6 +300,9 @@ export function assembleVolumeGroups(pvs: PhysicalVolume[]): Assembly {
       const built = buildGroup(best, byUuid, findings);
       groups.push(built.info);
       lvs.push(...built.lvs);
+      if (groups.some((g) => g !== built.info && g.name === built.info.name)) {
+        findings.push({ severity: 'warning', code: 'lvm.duplicate-vg-name', message: `two volume groups are named ${built.info.name} (UUIDs ${groups.filter((g) => g.name === built.info.name).map((g) => g.uuid).join(', ')}); their LVs are told apart by the VG UUID` });
+      }
     } catch (e) {
       if (!(e instanceof DiskProbeError)) throw e;
       findings.push({ severity: 'error', code: 'lvm.metadata-invalid', message: `VG ${best.vgName}: ${e.message}`, offset: e.offset });
@@ -347,7 +357,7 @@ function buildGroup(copy: MetadataCopy, byUuid: Map<string, PhysicalVolume>, fin
   const lvs: LogicalVolume[] = [];
   for (const [name, value] of lvSections) {
     if (!(value instanceof Map)) continue;
-    const lv = buildLv(vgName, name, value, extentSize, pvByName, cowStores.get(name), w);
+    const lv = buildLv(vgName, copy.vgUuid, name, value, extentSize, pvByName, cowStores.get(name), w);
     const visible = cowStores.has(name) || ((arrayOf(value, 'status') ?? []).includes('VISIBLE') && !snapshotLvs.has(name));
     info.lvs.push({ name, uuid: lv.uuid, visible, size: lv.device.size, segmentTypes: lv.segmentTypes, problem: lv.problem });
     if (visible) lvs.push(lv);
@@ -357,6 +367,7 @@ function buildGroup(copy: MetadataCopy, byUuid: Map<string, PhysicalVolume>, fin
 
 function buildLv(
   vgName: string,
+  vgUuid: string,
   name: string,
   lv: ConfigSection,
   extentSize: number,
@@ -434,6 +445,7 @@ function buildLv(
   const problem = problems.length ? [...new Set(problems)].join('; ') : undefined;
   return {
     vg: vgName,
+    vgUuid,
     name,
     uuid,
     device: lvDevice(label, size, segs, problem, missing && problems.every((p) => p.startsWith('needs PV'))),
