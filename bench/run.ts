@@ -262,9 +262,24 @@ ${qcow2Cold.join('\n')}
   clusters are a few KiB each and lie one after another, so the reader fetches them through a
   512 KiB-block \`cached()\` device: one pread for many clusters. zstd went from 242 to 369
   MB/s at depth 1 and from 353 to 444 MB/s at depth 64 (a standalone loop, before this run).
-- **Still short (issue #3):** zstd at depth 64, and resident memory while the zstd worker
-  threads run (two worker isolates with their WebAssembly heaps); see the table. Without the
-  workers memory stays under 15 MiB but zstd at depth 64 drops to about 0.4×.
+- **zstd on two cores, and the memory it took (issue #3).** The worker pool first sent each
+  frame to a worker and each result back as transferred ArrayBuffers: two allocations per
+  64 KiB cluster. Profiles showed the main thread spending 23 % of its time in the garbage
+  collector and the process growing 160 MiB (arrayBuffers: 105 MB of dead buffers at the end
+  of a 1 GiB read); workers also loaded zstddec's JavaScript, which fetches its embedded module
+  through a data: URL and so pulled Node's fetch implementation into each worker (about 15 MiB
+  each). Now each worker has a mailbox of slots in one SharedArrayBuffer: the main thread copies
+  a frame into a free slot and posts the slot's number, the worker decodes into the same slot
+  and posts it back, and nothing is allocated per frame on either side; workers instantiate
+  the module the main thread compiled (the compiled code is shared) without any of zstddec's
+  JavaScript. Depth 64 went from 420-460 to 480-590 MB/s in standalone loops (0.51× qemu in the
+  table above), the two workers' start-up from 31 to 3 MiB, and growth inside the bench process
+  from 82.5 to 15 MiB. Measured from a cold start (the second table), a process grows 35-110 MiB:
+  most of it is reached within the first 64 MiB read (V8 sizing its young generation to the
+  allocation rate, compiled code, and up to about 64 MB of dead external buffers the collector
+  leaves before it runs), a loop that only allocates the buffers it returns already grows
+  about 45 MiB, and the growth does not follow the image size. Reading with fewer allocations
+  would need an API that reads into a caller's buffer; none exists yet.
 - **A measurement trap.** \`n += await read()\` reads \`n\` before the await, so concurrent
   workers lose updates; an early draft of these measurements "found" depth-64 reads ten times
   slower than they were. The bench adds after the await.
