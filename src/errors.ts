@@ -43,6 +43,14 @@ export const ErrorCode = {
   ABORTED: 'E_ABORTED',
   /** A caller passed an invalid argument. */
   ARGUMENT: 'E_ARGUMENT',
+  /** A path names nothing in the filesystem. */
+  NOT_FOUND: 'E_NOT_FOUND',
+  /** A path goes through something that is not a directory, or readdir was given one. */
+  NOT_DIRECTORY: 'E_NOT_DIRECTORY',
+  /** A file operation was given a directory. */
+  IS_DIRECTORY: 'E_IS_DIRECTORY',
+  /** Resolving a path followed too many symbolic links (a loop). */
+  SYMLINK_LOOP: 'E_SYMLINK_LOOP',
   /** A part the input needs was not given: an LVM logical volume on a physical volume that is not among the disks. */
   MISSING: 'E_MISSING',
 } as const;

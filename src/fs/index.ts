@@ -1,0 +1,43 @@
+/**
+ * The filesystem layer: `openFileSystem(volume)` recognises what a volume holds and opens it
+ * with the reader for it. This version reads ext2, ext3 and ext4; XFS, NTFS and FAT follow.
+ */
+import type { BlockDevice } from '../device/types.js';
+import { DiskProbeError, ErrorCode } from '../errors.js';
+import { probeContent } from '../volume/content.js';
+import { ExtFileSystem } from './ext/reader.js';
+import type { FileSystem } from './types.js';
+
+export type { DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions, Timestamp } from './types.js';
+export { ExtFileSystem } from './ext/reader.js';
+
+/** Options of {@link openFileSystem}. */
+export interface OpenFileSystemOptions {
+  signal?: AbortSignal;
+}
+
+/** Opens the filesystem on a volume (or any device), or says why it cannot. */
+export async function openFileSystem(volume: BlockDevice, options: OpenFileSystemOptions = {}): Promise<FileSystem> {
+  const content = await probeContent(volume, undefined, options.signal);
+  switch (content.type) {
+    case 'ext2':
+    case 'ext3':
+    case 'ext4':
+    case 'ext4dev':
+      return ExtFileSystem.open(volume, options.signal);
+    default:
+      // A damaged primary superblock: let the ext reader look for its backup.
+      if (content.type === 'unknown' || content.type === 'zero') {
+        try {
+          return await ExtFileSystem.open(volume, options.signal);
+        } catch (e) {
+          if (!(e instanceof DiskProbeError) || e.code !== ErrorCode.BAD_MAGIC) throw e;
+        }
+      }
+      throw new DiskProbeError(ErrorCode.UNSUPPORTED, content.type === 'unknown' || content.type === 'zero' ? 'no filesystem diskprobe reads was found' : `${content.type} is not read by this version of diskprobe`, {
+        layer: 'fs',
+        format: content.type,
+        device: volume.label,
+      });
+  }
+}
