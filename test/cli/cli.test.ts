@@ -241,3 +241,53 @@ describe('diskprobe volumes', () => {
     expect(r.out).toMatch(/error: mbr\.ebr-loop/);
   });
 });
+
+describe('diskprobe ls, cat, stat', () => {
+  const ext4 = fixturePath('fs/ext/ext4.qcow2');
+  const manifest = async () => JSON.parse(await readFile(fixturePath('fs/tree-full.manifest.json'), 'utf8')) as { records: { path: string; sha256?: string; size: number }[] };
+
+  it('ls -l lists a directory with modes, sizes and link targets', async () => {
+    const r = await runCli(['ls', '-l', ext4, '/links']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^lrwxrwxrwx\s+1\s+0\s+0\s+12 2024-01-01 00:00:00 fast -> \.\.\/small\.txt$/m);
+    expect(r.out.trim().split('\n').length).toBe(8);
+  });
+
+  it('ls -R --json walks the tree; each entry carries its stat fields', async () => {
+    const r = await runCli(['ls', '-R', '--json', '--volume', 'disk', ext4, '/deep']);
+    expect(r.code).toBe(0);
+    const entries = JSON.parse(r.out) as { path: string; type: string; size: number }[];
+    expect(entries.length).toBe(41);
+    expect(entries.at(-1)!.path).toMatch(/\/d39\/bottom$/);
+    expect(entries.at(-1)!.size).toBe(77);
+  });
+
+  it('cat writes the bytes of a file, as the source tree had them', async () => {
+    const want = (await manifest()).records.find((x) => x.path === '/sizes/f200000')!;
+    const r = await runCli(['cat', ext4, '/sizes/f200000']);
+    expect(r.code).toBe(0);
+    expect(sha256(r.bytes)).toBe(want.sha256);
+  });
+
+  it('stat --json names the flags set with debugfs; stat -f gives the filesystem state', async () => {
+    const r = await runCli(['stat', '--json', ext4, '/small.txt', '/sizes/f100']);
+    expect(r.code).toBe(0);
+    const [a, b] = JSON.parse(r.out) as { flags: string[] }[];
+    expect(a!.flags).toContain('immutable');
+    expect(b!.flags).toContain('append-only');
+    const f = await runCli(['stat', '-f', fixturePath('fs/ext/ext4-dirty.qcow2')]);
+    expect(f.code).toBe(0);
+    expect(f.out).toMatch(/state: not clean, errors recorded, journal needs recovery/);
+    expect(f.out).toMatch(/last mounted: \/mnt\/guest-root at 2024-01-02T03:04:05Z/);
+  });
+
+  it('a missing path exits 1; an unknown volume or an image with several filesystems exits 2', async () => {
+    expect((await runCli(['cat', ext4, '/no/such'])).code).toBe(1);
+    expect((await runCli(['ls', '--volume', 'p9', ext4])).code).toBe(2);
+    const several = await runCli(['ls', fixturePath('volumes/gpt.qcow2')]);
+    expect(several.code).toBe(2);
+    expect(several.err).toMatch(/several volumes hold filesystems \(p3, vg0\/root\)/);
+    const lv = await runCli(['ls', '--volume', 'vg0/root', fixturePath('volumes/gpt.qcow2')]);
+    expect(lv.out.trim()).toBe('lost+found');
+  });
+});
