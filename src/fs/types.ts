@@ -109,7 +109,12 @@ export interface FileSystem {
   /** The entries of a directory, without `.` and `..`, in the order stored. */
   readdir(path: string): Promise<DirEntry[]>;
   readlink(path: string): Promise<string>;
+  /**
+   * A whole file. Like a device's reads, the result may share memory with the device or a
+   * cache: treat it as read-only, and copy it to change it.
+   */
   readFile(path: string, options?: ReadFileOptions): Promise<Uint8Array>;
+  /** A file's bytes in chunks (each, like `readFile`'s result, read-only). */
   createReadStream(path: string, options?: StreamOptions): ReadableStream<Uint8Array>;
   statfs(): Promise<FsStats>;
 }

@@ -88,3 +88,14 @@ export function utf16le(u8: Uint8Array, start: number, length: number): string {
   }
   return s;
 }
+
+/**
+ * A copy of `u8[start, end)` in a new array of its own. Not `slice()`: on a Node Buffer (what
+ * Node devices return) `slice()` is a view, so writing to it would write into the device's
+ * or a cache's memory, and `.buffer` would be the whole pool.
+ */
+export function copyBytes(u8: Uint8Array, start = 0, end = u8.length): Uint8Array {
+  const out = new Uint8Array(Math.max(0, end - start));
+  out.set(u8.subarray(start, end));
+  return out;
+}

@@ -16,7 +16,7 @@
  * boot sector (libbde's documentation); LVM2 — lvm/index.ts.
  */
 import type { BlockDevice } from '../device/types.js';
-import { asciiBytes, cString, hasBytes, isAllZero, latin1, toHex, utf16le } from '../util/bytes.js';
+import { asciiBytes, copyBytes, cString, hasBytes, isAllZero, latin1, toHex, utf16le } from '../util/bytes.js';
 import { LUKS_MAGIC, LuksHeader } from '../container/other/named.js';
 import type { VolumeContent } from './types.js';
 import { findPvLabel, pvUuidString } from './lvm/layout.js';
@@ -183,8 +183,8 @@ async function probeNtfs(ctx: Ctx): Promise<VolumeContent | undefined> {
 
 /** A copy of an NTFS multi-sector record with its update sequence applied, or undefined if torn. */
 function applyFixups(raw: Uint8Array, sectorSize: number): Uint8Array | undefined {
-  const r = raw.slice();
-  const v = new DataView(r.buffer);
+  const r = copyBytes(raw);
+  const v = new DataView(r.buffer, r.byteOffset, r.byteLength);
   const usaOfs = v.getUint16(MftRecord.usa_ofs, true);
   const usaCount = v.getUint16(MftRecord.usa_count, true);
   const stride = Math.min(sectorSize, 512);

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cached, DiskProbeError, fromBytes, openDisk, openFileSystem, type BlockDevice, type FileSystem } from '../../src/index.js';
 import { FIXTURES } from '../helpers/fixtures.js';
+import { copyBytes } from '../../src/util/bytes.js';
 import { patched } from '../helpers/patched.js';
 
 const EXT = join(FIXTURES, 'fs/ext');
@@ -23,14 +24,14 @@ async function diskOf(name: string): Promise<BlockDevice> {
 
 /** Where inode `ino` is on the device (ext4 docs: group descriptor bg_inode_table, s_inodes_per_group, s_inode_size). */
 async function inodeAt(dev: BlockDevice, ino: number): Promise<number> {
-  const sb = new DataView((await dev.read(1024, 1024)).slice().buffer);
+  const sb = new DataView(copyBytes(await dev.read(1024, 1024)).buffer);
   const blockSize = 1024 << sb.getUint32(0x18, true);
   const ipg = sb.getUint32(0x28, true);
   const inodeSize = sb.getUint16(0x58, true);
   const descSize = sb.getUint32(0x60, true) & 0x80 ? sb.getUint16(0xfe, true) : 32;
   const firstData = sb.getUint32(0x14, true);
   const group = Math.floor((ino - 1) / ipg);
-  const gd = new DataView((await dev.read((firstData + 1) * blockSize + group * descSize, 32)).slice().buffer);
+  const gd = new DataView(copyBytes(await dev.read((firstData + 1) * blockSize + group * descSize, 32)).buffer);
   return gd.getUint32(0x8, true) * blockSize + ((ino - 1) % ipg) * inodeSize;
 }
 
@@ -88,13 +89,13 @@ describe('ext: damaged inodes, extents and directories', () => {
     const disk = await diskOf('ext4-1k');
     const ino = (await facts('ext4-1k')).debugfs['/sparse/alternate']!.inode;
     const at = await inodeAt(disk, ino);
-    const iblock = (await disk.read(at + 0x28, 60)).slice();
+    const iblock = copyBytes(await disk.read(at + 0x28, 60));
     const v = new DataView(iblock.buffer);
     expect(v.getUint16(0, true)).toBe(0xf30a);
     expect(v.getUint16(6, true)).toBeGreaterThan(0); // an index node: the file has a deep tree
     const child = v.getUint32(12 + 4, true);
     // Make the child node claim the root's depth: its own indexes would lead back to itself.
-    const node = (await disk.read(child * 1024, 1024)).slice();
+    const node = copyBytes(await disk.read(child * 1024, 1024));
     new DataView(node.buffer).setUint16(6, v.getUint16(6, true), true);
     const fs = await openFileSystem(patched(disk, child * 1024, node));
     expect(await outcome(() => fs.readFile('/sparse/alternate'))).toBe('E_CORRUPT');
@@ -112,7 +113,7 @@ describe('ext: damaged inodes, extents and directories', () => {
     const fs0 = await openFileSystem(disk);
     const root = await fs0.lstat('/deep');
     const at = await inodeAt(disk, root.ino);
-    const iblock = new DataView((await disk.read(at + 0x28, 60)).slice().buffer);
+    const iblock = new DataView(copyBytes(await disk.read(at + 0x28, 60)).buffer);
     const block = iblock.getUint32(12 + 8, true); // the first extent's start (a one-block directory)
     const fs = await openFileSystem(patched(disk, block * 4096 + 4, new Uint8Array([0, 0])));
     expect(await outcome(() => fs.readdir('/deep'))).toBe('E_CORRUPT');
@@ -122,9 +123,9 @@ describe('ext: damaged inodes, extents and directories', () => {
     const disk = await diskOf('ext4');
     const fs0 = await openFileSystem(disk);
     const at = await inodeAt(disk, (await fs0.lstat('/deep')).ino);
-    const block = new DataView((await disk.read(at + 0x28, 60)).slice().buffer).getUint32(12 + 8, true);
+    const block = new DataView(copyBytes(await disk.read(at + 0x28, 60)).buffer).getUint32(12 + 8, true);
     // The third entry ("d0", after "." and ".."): set its inode number to 0xffffff00.
-    const dir = new DataView((await disk.read(block * 4096, 4096)).slice().buffer);
+    const dir = new DataView(copyBytes(await disk.read(block * 4096, 4096)).buffer);
     const third = dir.getUint16(4, true) + dir.getUint16(dir.getUint16(4, true) + 4, true);
     const fs = await openFileSystem(patched(disk, block * 4096 + third, new Uint8Array([0x00, 0xff, 0xff, 0xff])));
     expect(await outcome(() => fs.stat('/deep/d0'))).toBe('E_CORRUPT');

@@ -1,5 +1,6 @@
 /** Devices that change another device's bytes the way a test needs, without copying it whole. */
 import type { BlockDevice } from '../../src/index.js';
+import { copyBytes } from '../../src/util/bytes.js';
 
 /** `dev` with `bytes` written over it at `at`. */
 export function patched(dev: BlockDevice, at: number, bytes: Uint8Array): BlockDevice {
@@ -7,7 +8,7 @@ export function patched(dev: BlockDevice, at: number, bytes: Uint8Array): BlockD
     size: dev.size,
     label: `${dev.label} (patched)`,
     async read(offset, length, signal) {
-      const out = (await dev.read(offset, length, signal)).slice();
+      const out = copyBytes(await dev.read(offset, length, signal));
       const from = Math.max(at, offset);
       const to = Math.min(at + bytes.length, offset + length);
       for (let i = from; i < to; i++) out[i - offset] = bytes[i - at]!;

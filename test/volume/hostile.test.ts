@@ -15,6 +15,7 @@ import { parseConfig, readLayout } from '../../src/volume/index.js';
 import { assembleVolumeGroups, type PhysicalVolume } from '../../src/volume/lvm/index.js';
 import { lvmCrc } from '../../src/volume/lvm/layout.js';
 import { FIXTURES } from '../helpers/fixtures.js';
+import { copyBytes } from '../../src/util/bytes.js';
 import { patched } from '../helpers/patched.js';
 
 const SECTOR = 512;
@@ -138,7 +139,7 @@ describe('GPT with patched headers (gpt.qcow2, checksums recomputed)', () => {
   beforeAll(async () => {
     const file = await readFile(join(FIXTURES, 'volumes/gpt.qcow2'));
     disk = cached(await openDisk(fromBytes(new Uint8Array(file), 'gpt.qcow2')), { maxBytes: 64 << 20 });
-    header = (await disk.read(512, 512)).slice();
+    header = copyBytes(await disk.read(512, 512));
     backupAt = disk.size - 512;
   });
 
@@ -161,7 +162,7 @@ describe('GPT with patched headers (gpt.qcow2, checksums recomputed)', () => {
   });
 
   it('both headers unusable: a finding, no partitions, no exception', async () => {
-    const backup = (await disk.read(backupAt, 512)).slice();
+    const backup = copyBytes(await disk.read(backupAt, 512));
     const dev = patched(patched(disk, 512, withFields(header, { 80: 0xffffffff })), backupAt, withFields(backup, { 84: 200 }));
     const layout = await timed(() => readLayout(dev));
     expect(layout.findings.map((f) => f.code)).toEqual(['gpt.unreadable']);
@@ -171,7 +172,7 @@ describe('GPT with patched headers (gpt.qcow2, checksums recomputed)', () => {
 
   it('an entry that ends before it starts is skipped with a finding', async () => {
     // Entry 1 at LBA 2: swap its StartingLBA and EndingLBA, then fix the entry array's CRC.
-    const entries = (await disk.read(1024, 128 * 128)).slice();
+    const entries = copyBytes(await disk.read(1024, 128 * 128));
     const v = new DataView(entries.buffer);
     const start = v.getUint32(32, true);
     v.setUint32(32, v.getUint32(40, true), true);
@@ -291,7 +292,7 @@ describe('LVM metadata text', () => {
   it('a PV label in the third sector instead of the second is found', async () => {
     const file = await readFile(join(FIXTURES, 'volumes/span-a.qcow2'));
     const disk = await openDisk(fromBytes(new Uint8Array(file), 'span-a.qcow2'));
-    const label = (await disk.read(512, 512)).slice();
+    const label = copyBytes(await disk.read(512, 512));
     expect(new TextDecoder().decode(label.subarray(0, 8))).toBe('LABELONE');
     new DataView(label.buffer).setUint32(8, 2, true); // sector_xl: outside the CRC, which covers bytes 20..511
     const moved = patched(patched(disk, 512, new Uint8Array(512)), 1024, label);
@@ -306,7 +307,7 @@ describe('LVM metadata text', () => {
     const disk = await openDisk(fromBytes(new Uint8Array(file), 'span-a.qcow2'));
     // The committed text is where the metadata area header's first raw location points (the
     // area, at 4 KiB on this whole-disk PV, also keeps older copies).
-    const mda = new DataView((await disk.read(4096, 512)).slice().buffer);
+    const mda = new DataView(copyBytes(await disk.read(4096, 512)).buffer);
     const textAt = 4096 + Number(mda.getBigUint64(40, true));
     const text = await disk.read(textAt, Number(mda.getBigUint64(48, true)));
     const at = textAt + new TextDecoder('latin1').decode(text).indexOf('seqno = ');

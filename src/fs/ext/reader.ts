@@ -13,7 +13,8 @@ import { cached } from '../../device/cached.js';
 import type { BlockDevice } from '../../device/types.js';
 import { DiskProbeError, ErrorCode } from '../../errors.js';
 import { crc32cUpdate } from '../../util/crc32c.js';
-import { cString, hasBytes, toHex } from '../../util/bytes.js';
+import { copyBytes, cString, hasBytes, toHex } from '../../util/bytes.js';
+import { Lru } from '../../util/lru.js';
 import { resolve, type Tree } from '../path.js';
 import type { DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions, Timestamp } from '../types.js';
 import {
@@ -40,6 +41,9 @@ import {
   Compat,
 } from './layout.js';
 
+/** Metadata is read in blocks of this size (inode tables and directories lie in long runs). */
+const META_BLOCK = 64 * 1024;
+const META_CACHE_BYTES = 32 * 1024 * 1024;
 /** Inodes kept decoded. */
 const INODE_CACHE = 4096;
 /** Directory entries kept parsed (summed over directories). */
@@ -142,10 +146,11 @@ export class ExtFileSystem implements FileSystem {
   readonly type: string;
   readonly label: string;
   private readonly meta: BlockDevice;
-  private readonly inodes = new Map<number, Inode>();
-  private readonly dirs = new Map<number, Map<string, DirEntry>>();
-  private dirEntries = 0;
+  private readonly inodes = new Lru<number, Inode>(INODE_CACHE);
+  private readonly dirs = new Lru<number, Map<string, DirEntry>>(DIR_CACHE_ENTRIES);
   private readonly descBlocks = new Map<number, Promise<Uint8Array>>();
+  /** Groups whose descriptor checksum was verified (once is enough: the bytes do not change). */
+  private readonly checkedGroups = new Set<number>();
   private readonly tree: Tree<Inode>;
 
   private constructor(
@@ -157,7 +162,7 @@ export class ExtFileSystem implements FileSystem {
     this.label = dev.label;
     // Metadata (inode tables, directories, extent and indirect blocks) through a block cache;
     // large file reads pass it by (cached() sends reads of several blocks straight through).
-    this.meta = cached(dev, { blockSize: Math.max(4096, sb.blockSize), maxBytes: 16 * 1024 * 1024 });
+    this.meta = cached(dev, { blockSize: Math.max(META_BLOCK, sb.blockSize), maxBytes: META_CACHE_BYTES });
     this.tree = {
       root: () => this.inode(2),
       lookup: (dir, name) => this.lookup(dir, name),
@@ -270,11 +275,12 @@ export class ExtFileSystem implements FileSystem {
     const b = await block;
     const off = (group % perBlock) * sb.descSize;
     const view = new DataView(b.buffer, b.byteOffset + off, sb.descSize);
-    if (sb.roCompat & RoCompat.METADATA_CSUM) {
+    if (sb.roCompat & RoCompat.METADATA_CSUM && !this.checkedGroups.has(group)) {
+      this.checkedGroups.add(group);
       const le = new Uint8Array(4);
       new DataView(le.buffer).setUint32(0, group, true);
       let c = crc32cUpdate(sb.csumSeed, le);
-      const copy = b.slice(off, off + sb.descSize);
+      const copy = copyBytes(b, off, off + sb.descSize);
       copy[Gd.bg_checksum] = 0;
       copy[Gd.bg_checksum + 1] = 0;
       c = crc32cUpdate(c, copy) & 0xffff;
@@ -294,11 +300,7 @@ export class ExtFileSystem implements FileSystem {
   /** Reads and decodes inode `ino`. */
   async inode(ino: number): Promise<Inode> {
     const hit = this.inodes.get(ino);
-    if (hit) {
-      this.inodes.delete(ino);
-      this.inodes.set(ino, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const sb = this.sb;
     if (!Number.isInteger(ino) || ino < 1 || ino > sb.inodes) {
       throw new DiskProbeError(ErrorCode.CORRUPT, `inode number ${ino} is outside 1..${sb.inodes}`, this.where('ext4_inode', undefined, 'inode'));
@@ -311,8 +313,8 @@ export class ExtFileSystem implements FileSystem {
     if (!Number.isSafeInteger(at) || table < 1 || at + sb.inodeSize > this.dev.size) {
       throw new DiskProbeError(ErrorCode.CORRUPT, `group ${group}'s inode table (block ${table}) lies outside the filesystem`, this.where('ext4_group_desc', undefined, 'bg_inode_table'));
     }
-    const raw = (await this.meta.read(at, sb.inodeSize)).slice();
-    const v = new DataView(raw.buffer);
+    const raw = copyBytes(await this.meta.read(at, sb.inodeSize));
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const extraIsize = sb.inodeSize > In.GOOD_OLD_SIZE ? Math.min(v.getUint16(In.i_extra_isize, true), sb.inodeSize - In.GOOD_OLD_SIZE) : 0;
     const has = (field: number) => field + 4 <= In.GOOD_OLD_SIZE + extraIsize;
     if (sb.roCompat & RoCompat.METADATA_CSUM) this.checkInode(ino, raw, extraIsize, at);
@@ -341,7 +343,6 @@ export class ExtFileSystem implements FileSystem {
     };
     if (node.size === Infinity) throw new DiskProbeError(ErrorCode.LIMIT, 'file size does not fit in 2^53', this.where('ext4_inode', at + In.i_size_high, 'i_size'));
     this.inodes.set(ino, node);
-    if (this.inodes.size > INODE_CACHE) this.inodes.delete(this.inodes.keys().next().value!);
     return node;
   }
 
@@ -353,7 +354,7 @@ export class ExtFileSystem implements FileSystem {
     lv.setUint32(0, ino, true);
     lv.setUint32(4, v.getUint32(In.i_generation, true), true);
     const hiPresent = extraIsize >= 4;
-    const copy = raw.slice();
+    const copy = copyBytes(raw);
     copy[In.l_i_checksum_lo] = copy[In.l_i_checksum_lo + 1] = 0;
     if (hiPresent) copy[In.i_checksum_hi] = copy[In.i_checksum_hi + 1] = 0;
     let c = crc32cUpdate(this.sb.csumSeed, le, 0, 4);
@@ -373,7 +374,7 @@ export class ExtFileSystem implements FileSystem {
     return this.mapIndirect(node, first, count);
   }
 
-  private readonly extentCache = new Map<number, Promise<Run[]>>();
+  private readonly extentCache = new Lru<number, Promise<Run[]>>(256);
 
   /** Every leaf extent of a file, in logical order (cached per inode). */
   private extents(node: Inode): Promise<Run[]> {
@@ -382,7 +383,6 @@ export class ExtFileSystem implements FileSystem {
       p = this.loadExtents(node);
       this.extentCache.set(node.ino, p);
       p.catch(() => this.extentCache.delete(node.ino));
-      if (this.extentCache.size > 256) this.extentCache.delete(this.extentCache.keys().next().value!);
     }
     return p;
   }
@@ -540,9 +540,9 @@ export class ExtFileSystem implements FileSystem {
 
   /** Reads `[offset, offset + length)` of a file's data (zeros for holes and uninitialized extents). */
   private async readData(node: Inode, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
-    const out = new Uint8Array(length);
-    if (length === 0) return out;
+    if (length === 0) return new Uint8Array(0);
     if (node.flags & InodeFlag.INLINE_DATA) {
+      const out = new Uint8Array(length);
       const data = this.inlineData(node);
       out.set(data.subarray(Math.min(offset, data.length), Math.min(offset + length, data.length)));
       return out;
@@ -551,6 +551,14 @@ export class ExtFileSystem implements FileSystem {
     const first = Math.floor(offset / bs);
     const last = Math.floor((offset + length - 1) / bs);
     const runs = await this.map(node, first, last - first + 1);
+    const only = runs[0]!;
+    if (runs.length === 1 && only.physical !== 0 && !only.uninit) {
+      // One contiguous run: the device's buffer is the answer, without zeroing and copying.
+      const at = only.physical * bs + (offset - only.logical * bs);
+      if (at + length > this.dev.size) throw new DiskProbeError(ErrorCode.CORRUPT, `data of inode ${node.ino} lies past the end of the device`, this.where('ext4_extent', at));
+      return this.dev.read(at, length, signal);
+    }
+    const out = new Uint8Array(length);
     const reads: Promise<void>[] = [];
     for (const r of runs) {
       if (r.physical === 0 || r.uninit) continue;
@@ -611,13 +619,7 @@ export class ExtFileSystem implements FileSystem {
       const bytes = await this.readData(dir, 0, dir.size, signal);
       this.parseDir(bytes, this.sb.blockSize, out, -1);
     }
-    this.dirEntries += out.size;
-    this.dirs.set(dir.ino, out);
-    while (this.dirEntries > DIR_CACHE_ENTRIES && this.dirs.size > 1) {
-      const [key, value] = this.dirs.entries().next().value!;
-      this.dirs.delete(key);
-      this.dirEntries -= value.size;
-    }
+    this.dirs.set(dir.ino, out, Math.max(1, out.size));
     return out;
   }
 
@@ -783,8 +785,8 @@ function uuidString(b: Uint8Array): string {
 async function readSuper(dev: BlockDevice, at: number, signal?: AbortSignal): Promise<Super> {
   const w = (field: string, value: unknown, expected: string) => ({ layer: 'fs' as const, format: 'ext', device: dev.label, structure: 'ext4_super_block', field, offset: at, value, expected });
   if (at + SUPERBLOCK_SIZE > dev.size) throw new DiskProbeError(ErrorCode.TRUNCATED, 'the device ends before the superblock', { layer: 'fs', format: 'ext', device: dev.label, structure: 'ext4_super_block', offset: at });
-  const raw = (await dev.read(at, SUPERBLOCK_SIZE, signal)).slice();
-  const v = new DataView(raw.buffer);
+  const raw = copyBytes(await dev.read(at, SUPERBLOCK_SIZE, signal));
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const u32 = (o: number) => v.getUint32(o, true);
   if (v.getUint16(Sb.s_magic, true) !== EXT_MAGIC) throw new DiskProbeError(ErrorCode.BAD_MAGIC, 'no ext magic', w('s_magic', v.getUint16(Sb.s_magic, true), '0xef53'));
   const incompat = u32(Sb.s_feature_incompat);

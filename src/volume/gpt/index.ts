@@ -8,7 +8,7 @@
  */
 import type { Finding } from '../../container/types.js';
 import type { BlockDevice } from '../../device/types.js';
-import { hasBytes } from '../../util/bytes.js';
+import { copyBytes, hasBytes } from '../../util/bytes.js';
 import { crc32 } from '../../util/crc32.js';
 import type { PartitionSlot } from '../slot.js';
 import { attributeNames, decodeEntry, decodeHeader, GPT_SIGNATURE, GptEntry, GptHeader, isZeroGuid, type GptHeaderFields } from './layout.js';
@@ -58,7 +58,7 @@ async function readHeader(dev: BlockDevice, lba: number, ss: number, role: 'prim
     copy.problems.push(`HeaderSize ${f.headerSize} is outside ${GptHeader.MIN_SIZE}..${ss}`);
     return copy;
   }
-  const zeroed = b.slice(0, f.headerSize);
+  const zeroed = copyBytes(b, 0, f.headerSize);
   zeroed.fill(0, GptHeader.HeaderCRC32, GptHeader.HeaderCRC32 + 4);
   const crc = crc32(zeroed);
   if (crc !== f.headerCrc32) copy.problems.push(`HeaderCRC32 is 0x${f.headerCrc32.toString(16)}, computed 0x${crc.toString(16)}`);
