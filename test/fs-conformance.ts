@@ -45,6 +45,8 @@ export interface Expectations {
   rootExtras?: string[];
   /** Whether modification times keep nanoseconds. */
   nanoseconds?: boolean;
+  /** Paths removed from the image after it was filled (they must not be found). */
+  removed?: string[];
   /** Per-path facts from the filesystem's tools that take precedence over the source tree. */
   facts?: (path: string) => Partial<{ size: number; ino: number; rawFlags: number; mtime: { sec: number; nsec: number }; links: number }> | undefined;
 }
@@ -85,8 +87,10 @@ function childrenOf(m: Manifest, dir: string): string[] {
  * Registers the conformance tests for one filesystem image. `open` is called once per test
  * group and should return the same filesystem each time (callers cache it).
  */
-export function conformance(name: string, open: () => Promise<FileSystem>, manifest: Manifest, expect_: Expectations = {}): void {
+export function conformance(name: string, open: () => Promise<FileSystem>, full: Manifest, expect_: Expectations = {}): void {
   const facts = (path: string) => expect_.facts?.(path) ?? {};
+  const removed = new Set(expect_.removed ?? []);
+  const manifest: Manifest = { ...full, records: full.records.filter((r) => !removed.has(r.path)) };
   describe(`FileSystem conformance: ${name}`, () => {
     it('lstat of every path gives the type, permissions, owner, size, links and time of the source', async () => {
       const fs = await open();
@@ -127,6 +131,11 @@ export function conformance(name: string, open: () => Promise<FileSystem>, manif
           if (child && e.type !== 'unknown') expect(e.type, child.path).toBe(child.type);
         }
       }
+    });
+
+    it('removed entries are gone, and the rest of their directory is intact', async () => {
+      const fs = await open();
+      for (const path of removed) expect(await code(fs.lstat(path)), path).toBe('E_NOT_FOUND');
     });
 
     it('generated entries (a large directory) are each found by lookup', async () => {

@@ -12,7 +12,7 @@ import { DEVICE_KINDS, stopFixtureServer } from '../helpers/devices.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 
 const EXT = join(FIXTURES, 'fs/ext');
-const VARIANTS = ['ext4', 'ext2', 'ext3', 'ext4-noextent', 'ext4-no64bit', 'ext4-inline', 'ext4-1k', 'ext4-64k', 'ext4-nocsum', 'ext4-dirty'];
+const VARIANTS = ['ext4', 'ext2', 'ext3', 'ext4-noextent', 'ext4-no64bit', 'ext4-inline', 'ext4-1k', 'ext4-64k', 'ext4-nocsum', 'ext4-dirty', 'ext4-metabg', 'ext2-nofiletype'];
 
 interface DebugfsFact {
   inode: number;
@@ -28,6 +28,8 @@ interface ExtFacts {
   mkfs: string;
   dumpe2fs: string;
   flagsSet: { path: string; flags: number }[];
+  removed: string[];
+  extentsOfSparseHoles: string;
   debugfs: Record<string, DebugfsFact>;
 }
 const factsOf = (name: string) => JSON.parse(readFileSync(join(EXT, `${name}.facts.json`), 'utf8')) as ExtFacts;
@@ -50,6 +52,7 @@ for (const name of VARIANTS) {
   const facts = factsOf(name);
   conformance(name, () => openExt(name), loadManifest(facts.tree), {
     rootExtras: ['lost+found'],
+    removed: facts.removed,
     facts: (path) => {
       const d = facts.debugfs[path];
       return d && { ino: d.inode, rawFlags: Number(d.flags), size: d.type === 'directory' ? undefined : d.size, mtime: d.mtime, links: d.links };
@@ -113,6 +116,15 @@ describe('ext statfs, as dumpe2fs -h says it', () => {
     if (mounted === 'n/a') expect(st.lastMountTime).toBeUndefined();
     else expect(new Date(st.lastMountTime!.sec * 1000).toUTCString().replace(/ GMT$/, '')).toBe(new Date(`${mounted} UTC`).toUTCString().replace(/ GMT$/, ''));
     expect(st.type).toBe(name.startsWith('ext2') ? 'ext2' : name.startsWith('ext3') ? 'ext3' : 'ext4');
+  });
+
+  it('uninitialized extents (debugfs fallocate) read as zeros; the file still hashes as its source', async () => {
+    const facts = factsOf('ext4');
+    expect(facts.extentsOfSparseHoles).toMatch(/Uninit/);
+    const fs = await openExt('ext4');
+    const bytes = await fs.readFile('/sparse/holes');
+    expect(bytes.subarray(300 * 4096, 401 * 4096).every((b) => b === 0)).toBe(true);
+    expect((await fs.stat('/sparse/holes')).allocated).toBeGreaterThan(101 * 4096);
   });
 
   it('a dirty filesystem is reported: journal to recover, errors recorded', async () => {
