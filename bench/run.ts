@@ -305,6 +305,11 @@ ${extRows.join('\n')}
   the walk went to 0.9 s. Reading metadata in 64 KiB blocks instead of 4 KiB (inode tables lie
   in long runs), checking a group descriptor's checksum once, and handing a contiguous file
   read the device's buffer uncopied did the rest; the 1 GiB read went from 0.56 to 3 GB/s.
+- **Page cache on this machine.** \`free\` shows about 1 GiB of page cache kept while 21 GiB
+  are free, so after the benchmark writes its images (several GiB) the first passes over a
+  1 GiB image read partly from disk: a standalone loop measured the file device at 439 MB/s on
+  its first 1 MiB-read pass and 3.5-3.7 GB/s on the next three. Rows measured first in a run
+  (the file device's) vary from run to run between about 1.5 and 4.6 GB/s for that reason.
 - **A measurement trap.** \`n += await read()\` reads \`n\` before the await, so concurrent
   workers lose updates; an early draft of these measurements "found" depth-64 reads ten times
   slower than they were. The bench adds after the await.
