@@ -44,5 +44,5 @@ export type {
 export { readLayout, listVolumes, probeContent, parseConfig, GPT_TYPE_NAMES, GptType, gptTypeName, MBR_TYPE_NAMES, mbrTypeName, classifyBootCode } from './volume/index.js';
 export type { LayoutOptions, ConfigSection, ConfigValue, PartitionTable, Volume, VolumeContent, VolumeGroupInfo, VolumeLayout, VolumeScheme } from './volume/index.js';
 
-export { openFileSystem, ExtFileSystem } from './fs/index.js';
+export { openFileSystem, ExtFileSystem, XfsFileSystem } from './fs/index.js';
 export type { OpenFileSystemOptions, DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions, Timestamp } from './fs/index.js';

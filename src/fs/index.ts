@@ -1,15 +1,17 @@
 /**
  * The filesystem layer: `openFileSystem(volume)` recognises what a volume holds and opens it
- * with the reader for it. This version reads ext2, ext3 and ext4; XFS, NTFS and FAT follow.
+ * with the reader for it. This version reads ext2, ext3, ext4 and XFS; NTFS and FAT follow.
  */
 import type { BlockDevice } from '../device/types.js';
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import { probeContent } from '../volume/content.js';
 import { ExtFileSystem } from './ext/reader.js';
+import { XfsFileSystem } from './xfs/reader.js';
 import type { FileSystem } from './types.js';
 
 export type { DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions, Timestamp } from './types.js';
 export { ExtFileSystem } from './ext/reader.js';
+export { XfsFileSystem } from './xfs/reader.js';
 
 /** Options of {@link openFileSystem}. */
 export interface OpenFileSystemOptions {
@@ -25,6 +27,8 @@ export async function openFileSystem(volume: BlockDevice, options: OpenFileSyste
     case 'ext4':
     case 'ext4dev':
       return ExtFileSystem.open(volume, options.signal);
+    case 'xfs':
+      return XfsFileSystem.open(volume, options.signal);
     default:
       // A damaged primary superblock: let the ext reader look for its backup.
       if (content.type === 'unknown' || content.type === 'zero') {
