@@ -13,7 +13,7 @@ import { cached, fromBytes, fromUrl, probe, readChunks, type BlockDevice } from 
 import { openFile } from '../src/node/index.js';
 import { startStaticServer } from '../test/helpers/static-server.js';
 import { benchQcow2 } from './qcow2.js';
-import { benchExt } from './ext.js';
+import { benchFilesystems } from './fs.js';
 
 const quick = process.argv.includes('--quick');
 const ROOT = join(import.meta.dirname, '..');
@@ -183,7 +183,7 @@ function machine(): string[] {
 const probeRows = await benchProbe();
 const readRows = await benchRead();
 const { rows: qcow2Rows, cold: qcow2Cold } = await benchQcow2(WORK, IMAGE_BYTES, quick ? 1 : 3);
-const extRows = await benchExt(WORK, IMAGE_BYTES, quick ? 1 : 3, quick);
+const fsRows = await benchFilesystems(WORK, IMAGE_BYTES, quick ? 1 : 3, quick);
 const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); the figures below are from the last full run.
@@ -231,18 +231,21 @@ of its own (\`bench/qcow2-child.ts\`, Node codecs), peak growth sampled every 10
 |---|---:|---:|---:|---:|
 ${qcow2Cold.join('\n')}
 
-## ext4: a 100,000-file walk and a ${IMAGE_BYTES >= 1 << 30 ? `${IMAGE_BYTES / 2 ** 30} GiB` : `${IMAGE_BYTES / 2 ** 20} MiB`} file, beside debugfs and sleuthkit
+## Filesystems: a 100,000-file walk and a ${IMAGE_BYTES >= 1 << 30 ? `${IMAGE_BYTES / 2 ** 30} GiB` : `${IMAGE_BYTES / 2 ** 20} MiB`} file, beside each filesystem's tools
 
-Targets (issue #5): the walk in under 2 s; the large file at 1 GB/s or more. A raw image made
-with \`mkfs.ext4 -d\` from 100 directories of 1,000 small files and the large file, read
-through the file device. diskprobe opens the filesystem, lists every directory and \`lstat\`s
-every entry; \`debugfs -f\` runs \`ls -l\` on every directory (which reads every inode) and
-\`fls -r -l\` walks the whole tree, each as one process. The file is streamed in 8 MiB chunks;
-\`debugfs dump\` and \`icat\` write it to /dev/null. Medians of ${quick ? 1 : 3} runs.
+Targets (issues #5 and #6): the walk in under 2 s; the large file at 1 GB/s or more. Raw
+images of 100 directories of 1,000 small files and the large file (ext4 made with
+\`mkfs.ext4 -d\`, XFS filled through a loop mount), read through the file device. diskprobe
+opens the filesystem, lists every directory and \`lstat\`s every entry, then streams the file
+in 8 MiB chunks. ext4: \`debugfs -f\` runs \`ls -l\` on every directory (which reads every
+inode), \`fls -r -l\` walks the tree, \`debugfs dump\` and \`icat\` write the file to
+/dev/null. XFS: \`xfs_db\` lists every directory (entries only; it cannot read files), and the
+kernel, through a read-only loop mount, walks with \`find\` (a stat of each entry) and reads the
+file with \`cat\`. Each tool is one process per run; medians of ${quick ? 1 : 3} runs.
 
-| task | diskprobe | reference tools, same run |
-|---|---:|---|
-${extRows.join('\n')}
+| filesystem | task | diskprobe | reference tools, same run |
+|---|---|---:|---|
+${fsRows.join('\n')}
 
 ## Notes
 

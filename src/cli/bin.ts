@@ -3,6 +3,13 @@
 import { EXIT } from './io.js';
 import { main } from './main.js';
 
+// A reader that stops early (`diskprobe ls … | head`) closes the pipe: that ends the output,
+// not the process with an unhandled error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 main(process.argv.slice(2), {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),

@@ -63,7 +63,7 @@ async function openVolumeFs(image: string, volumeArg: string | undefined): Promi
       volume = layout.volumes.find((v) => v.id === id);
       if (!volume) throw new UsageError(`no volume "${volumeArg}" in ${image}; it has: ${layout.volumes.map((v) => v.id).join(', ')}`);
     } else {
-      const readable = layout.volumes.filter((v) => ['ext2', 'ext3', 'ext4', 'ext4dev'].includes(v.content.type) && v.problem === undefined);
+      const readable = layout.volumes.filter((v) => ['ext2', 'ext3', 'ext4', 'ext4dev', 'xfs'].includes(v.content.type) && v.problem === undefined);
       if (readable.length !== 1) {
         throw new UsageError(`${readable.length === 0 ? 'no volume holds a filesystem diskprobe reads' : `several volumes hold filesystems (${readable.map((v) => v.id).join(', ')})`}; choose one with --volume`);
       }

@@ -12,7 +12,7 @@ import { DEVICE_KINDS, stopFixtureServer } from '../helpers/devices.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 
 const XFS = join(FIXTURES, 'fs/xfs');
-const VARIANTS = ['xfs', 'xfs-v4', 'xfs-noftype', 'xfs-nobigtime', 'xfs-1k', 'xfs-64k'];
+const VARIANTS = ['xfs', 'xfs-v4', 'xfs-noftype', 'xfs-nobigtime', 'xfs-1k', 'xfs-64k', 'xfs-nrext64'];
 
 interface Mounted {
   inode: number;
@@ -89,8 +89,15 @@ describe('XFS statfs and flags, as xfs_db and lsattr say them', () => {
       const ro = Number(sbField(facts, 'features_ro_compat'));
       expect(st.features.includes('reflink')).toBe((ro & 0x4) !== 0);
       expect(st.features.includes('inobtcount')).toBe((ro & 0x8) !== 0);
+      expect(st.features.includes('nrext64')).toBe((incompat & 0x20) !== 0);
     } else {
       expect(st.features.includes('ftype')).toBe((Number(sbField(facts, 'features2')) & 0x200) !== 0);
+    }
+    // On a cleanly unmounted filesystem the superblock's counters agree with the AG headers.
+    if (!/valuable metadata changes in a log/.test(facts.xfsRepair)) {
+      expect(st.facts.agInodes).toBe(st.inodes);
+      expect(st.facts.agFreeInodes).toBe(st.freeInodes);
+      expect(st.facts.agFreeBlocks).toBe(st.freeBlocks);
     }
     // xfs_repair -n warns about a dirty log; diskprobe must say the same, and nothing else.
     const dirty = /valuable metadata changes in a log/.test(facts.xfsRepair);

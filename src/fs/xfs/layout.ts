@@ -191,3 +191,8 @@ export const Symlink = { MAGIC: 0x58534c4d, HDR: 56, sl_offset: 4, sl_bytes: 8 }
 
 /** Log record header (`xlog_rec_header`) and operation header. */
 export const Log = { MAGIC: 0xfeedbabe, h_cycle: 4, h_version: 8, h_len: 12, h_lsn: 16, h_tail_lsn: 24, h_num_logops: 40, h_size: 320, BB: 512, CYCLE_SIZE: 32768, OP_FLAGS: 9, UNMOUNT_TRANS: 0x20 } as const;
+
+/** The AG free space header ("XAGF", in each AG's second sector); v5 CRC at 216. */
+export const Agf = { agf_magicnum: 0, agf_seqno: 8, agf_length: 12, agf_flcount: 48, agf_freeblks: 52, agf_longest: 56, agf_btreeblks: 60, agf_crc: 216, MAGIC: 0x58414746 } as const;
+/** The AG inode header ("XAGI", in each AG's third sector); v5 CRC at 312. */
+export const Agi = { agi_magicnum: 0, agi_seqno: 8, agi_length: 12, agi_count: 16, agi_freecount: 28, agi_crc: 312, MAGIC: 0x58414749 } as const;

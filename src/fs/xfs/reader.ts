@@ -19,6 +19,8 @@ import { Lru } from '../../util/lru.js';
 import { resolve, type Tree } from '../path.js';
 import type { DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions, Timestamp } from '../types.js';
 import {
+  Agf,
+  Agi,
   BIGTIME_EPOCH_OFFSET,
   bitNames,
   Bmdr,
@@ -706,8 +708,39 @@ export class XfsFileSystem implements FileSystem {
     });
   }
 
+  /**
+   * Sums the AG headers: free blocks (free space, free list and btree blocks, which the
+   * superblock's lazy counter counts too), allocated and free inodes. Each header's magic, AG
+   * number and v5 CRC are checked; a bad one is an error, a bad CRC a finding.
+   */
+  private async agTotals(): Promise<{ freeBlocks: number; inodes: number; freeInodes: number }> {
+    const sb = this.sb;
+    const sect = sb.raw.length;
+    let freeBlocks = 0;
+    let inodes = 0;
+    let freeInodes = 0;
+    for (let ag = 0; ag < sb.agcount; ag++) {
+      const base = ag * sb.agblocks * sb.blockSize;
+      const agf = copyBytes(await this.meta.read(base + sect, sect));
+      const agi = copyBytes(await this.meta.read(base + 2 * sect, sect));
+      const fv = new DataView(agf.buffer);
+      const iv = new DataView(agi.buffer);
+      if (fv.getUint32(Agf.agf_magicnum) !== Agf.MAGIC || fv.getUint32(Agf.agf_seqno) !== ag) throw new DiskProbeError(ErrorCode.CORRUPT, `AG ${ag}'s AGF has the wrong magic or AG number`, this.where('xfs_agf', base + sect));
+      if (iv.getUint32(Agi.agi_magicnum) !== Agi.MAGIC || iv.getUint32(Agi.agi_seqno) !== ag) throw new DiskProbeError(ErrorCode.CORRUPT, `AG ${ag}'s AGI has the wrong magic or AG number`, this.where('xfs_agi', base + 2 * sect));
+      if (sb.v5) {
+        this.checkCrc(agf, Agf.agf_crc, 'xfs.agf-checksum', `AG ${ag}'s AGF`, base + sect);
+        this.checkCrc(agi, Agi.agi_crc, 'xfs.agi-checksum', `AG ${ag}'s AGI`, base + 2 * sect);
+      }
+      freeBlocks += fv.getUint32(Agf.agf_freeblks) + fv.getUint32(Agf.agf_flcount) + fv.getUint32(Agf.agf_btreeblks);
+      inodes += iv.getUint32(Agi.agi_count);
+      freeInodes += iv.getUint32(Agi.agi_freecount);
+    }
+    return { freeBlocks, inodes, freeInodes };
+  }
+
   async statfs(): Promise<FsStats> {
     const sb = this.sb;
+    const ag = await this.agTotals();
     const v = new DataView(sb.raw.buffer, sb.raw.byteOffset, sb.raw.byteLength);
     const features = [
       `v${sb.versionnum & 0xf}`,
@@ -739,6 +772,10 @@ export class XfsFileSystem implements FileSystem {
         log: log.why,
         logBlocks: sb.logBlocks,
         rootInode: sb.rootIno,
+        /** What the AG headers count (the superblock's counters are lazily updated). */
+        agFreeBlocks: ag.freeBlocks,
+        agInodes: ag.inodes,
+        agFreeInodes: ag.freeInodes,
       },
     };
   }
