@@ -15,8 +15,9 @@ import { DiskProbeError, ErrorCode } from '../../errors.js';
 import { crc32cUpdate } from '../../util/crc32c.js';
 import { copyBytes, cString, hasBytes, toHex } from '../../util/bytes.js';
 import { Lru } from '../../util/lru.js';
-import { resolve, type Tree } from '../path.js';
-import type { DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions, Timestamp } from '../types.js';
+import { fileTypeOfMode, InodeFileSystem } from '../inode-fs.js';
+import type { Tree } from '../path.js';
+import type { DirEntry, FileType, FsStats, Stats, Timestamp } from '../types.js';
 import {
   De,
   Ee,
@@ -54,8 +55,6 @@ export const MAX_DIRECTORY_BYTES = 256 * 1024 * 1024;
 export const MAX_EXTENT_NODES = 1 << 16;
 /** Extents kept for one file. */
 export const MAX_EXTENTS = 1 << 22;
-/** Default `readFile` limit. */
-export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 
 /** An inode, decoded. */
 export interface Inode {
@@ -90,12 +89,9 @@ interface Run {
   uninit: boolean;
 }
 
-const TYPE_OF_MODE: Record<number, FileType> = { 0x8: 'file', 0x4: 'directory', 0xa: 'symlink', 0x2: 'char', 0x6: 'block', 0x1: 'fifo', 0xc: 'socket' };
 const TYPE_OF_DIRENT: Record<number, FileType> = { 1: 'file', 2: 'directory', 3: 'char', 4: 'block', 5: 'fifo', 6: 'socket', 7: 'symlink' };
 
-function typeOf(mode: number): FileType {
-  return TYPE_OF_MODE[mode >>> 12] ?? 'unknown';
-}
+const typeOf = fileTypeOfMode;
 
 /** The superblock's numbers, decoded and checked. */
 interface Super {
@@ -140,26 +136,24 @@ function timeOf(v: DataView, at: number, extraAt: number | undefined): Timestamp
   return { sec, nsec };
 }
 
-export class ExtFileSystem implements FileSystem {
-  readonly caseInsensitive = false;
-  readonly findings: Finding[] = [];
+export class ExtFileSystem extends InodeFileSystem<Inode> {
   readonly type: string;
-  readonly label: string;
+  protected readonly format = 'ext';
   private readonly meta: BlockDevice;
   private readonly inodes = new Lru<number, Inode>(INODE_CACHE);
   private readonly dirs = new Lru<number, Map<string, DirEntry>>(DIR_CACHE_ENTRIES);
   private readonly descBlocks = new Map<number, Promise<Uint8Array>>();
   /** Groups whose descriptor checksum was verified (once is enough: the bytes do not change). */
   private readonly checkedGroups = new Set<number>();
-  private readonly tree: Tree<Inode>;
+  protected readonly tree: Tree<Inode>;
 
   private constructor(
     private readonly dev: BlockDevice,
     private readonly sb: Super,
     type: string,
   ) {
+    super(dev.label);
     this.type = type;
-    this.label = dev.label;
     // Metadata (inode tables, directories, extent and indirect blocks) through a block cache;
     // large file reads pass it by (cached() sends reads of several blocks straight through).
     this.meta = cached(dev, { blockSize: Math.max(META_BLOCK, sb.blockSize), maxBytes: META_CACHE_BYTES });
@@ -539,7 +533,7 @@ export class ExtFileSystem implements FileSystem {
   }
 
   /** Reads `[offset, offset + length)` of a file's data (zeros for holes and uninitialized extents). */
-  private async readData(node: Inode, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+  protected async readData(node: Inode, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     if (length === 0) return new Uint8Array(0);
     if (node.flags & InodeFlag.INLINE_DATA) {
       const out = new Uint8Array(length);
@@ -604,7 +598,7 @@ export class ExtFileSystem implements FileSystem {
     }
   }
 
-  private async entries(dir: Inode, signal?: AbortSignal): Promise<Map<string, DirEntry>> {
+  protected async entries(dir: Inode, signal?: AbortSignal): Promise<Map<string, DirEntry>> {
     const hit = this.dirs.get(dir.ino);
     if (hit) return hit;
     if (typeOf(dir.mode) !== 'directory') throw new DiskProbeError(ErrorCode.NOT_DIRECTORY, `inode ${dir.ino} is not a directory`, this.where('ext4_inode'));
@@ -628,7 +622,7 @@ export class ExtFileSystem implements FileSystem {
     return entry ? this.inode(entry.ino) : undefined;
   }
 
-  private async linkTarget(node: Inode): Promise<string> {
+  protected async linkTarget(node: Inode): Promise<string> {
     if (node.size > 4096) throw new DiskProbeError(ErrorCode.CORRUPT, `symbolic link of ${node.size} bytes (PATH_MAX is 4096)`, this.where('ext4_inode', undefined, 'i_size'));
     const eaBlocks = node.fileAcl ? this.sb.blockSize / 512 : 0;
     // A fast symlink keeps its target in i_block and has no data blocks (the kernel's test).
@@ -640,11 +634,7 @@ export class ExtFileSystem implements FileSystem {
   // -------------------------------------------------------------------------------------------
   // The FileSystem interface
 
-  private resolve(path: string, follow: boolean): Promise<Inode> {
-    return resolve(this.tree, path, follow, { format: 'ext', device: this.dev.label });
-  }
-
-  private statOf(n: Inode): Stats {
+  protected statOf(n: Inode): Stats {
     const type = typeOf(n.mode);
     const stats: Stats = {
       ino: n.ino,
@@ -670,63 +660,6 @@ export class ExtFileSystem implements FileSystem {
       stats.rdev = old !== 0 ? { major: (dev >>> 8) & 0xff, minor: dev & 0xff } : { major: (dev & 0xfff00) >>> 8, minor: (dev & 0xff) | ((dev >>> 12) & 0xfff00) };
     }
     return stats;
-  }
-
-  async stat(path: string): Promise<Stats> {
-    return this.statOf(await this.resolve(path, true));
-  }
-
-  async lstat(path: string): Promise<Stats> {
-    return this.statOf(await this.resolve(path, false));
-  }
-
-  async readdir(path: string): Promise<DirEntry[]> {
-    const dir = await this.resolve(path, true);
-    if (typeOf(dir.mode) !== 'directory') throw new DiskProbeError(ErrorCode.NOT_DIRECTORY, 'not a directory', { layer: 'fs', format: 'ext', device: this.dev.label, value: path });
-    return [...(await this.entries(dir)).values()];
-  }
-
-  async readlink(path: string): Promise<string> {
-    const node = await this.resolve(path, false);
-    if (typeOf(node.mode) !== 'symlink') throw new DiskProbeError(ErrorCode.ARGUMENT, 'not a symbolic link', { layer: 'fs', format: 'ext', device: this.dev.label, value: path });
-    return this.linkTarget(node);
-  }
-
-  private async regular(path: string): Promise<Inode> {
-    const node = await this.resolve(path, true);
-    const type = typeOf(node.mode);
-    if (type === 'directory') throw new DiskProbeError(ErrorCode.IS_DIRECTORY, 'is a directory', { layer: 'fs', format: 'ext', device: this.dev.label, value: path });
-    if (type !== 'file') throw new DiskProbeError(ErrorCode.ARGUMENT, `not a regular file (a ${type})`, { layer: 'fs', format: 'ext', device: this.dev.label, value: path });
-    return node;
-  }
-
-  async readFile(path: string, options: ReadFileOptions = {}): Promise<Uint8Array> {
-    const node = await this.regular(path);
-    const max = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
-    if (node.size > max) throw new DiskProbeError(ErrorCode.LIMIT, `file of ${node.size} bytes is larger than maxBytes (${max}); read it with createReadStream`, { layer: 'fs', format: 'ext', device: this.dev.label, value: path });
-    return this.readData(node, 0, node.size, options.signal);
-  }
-
-  createReadStream(path: string, options: StreamOptions = {}): ReadableStream<Uint8Array> {
-    const chunk = options.chunkSize ?? 1024 * 1024;
-    let node: Inode | undefined;
-    let pos = 0;
-    let end = 0;
-    return new ReadableStream<Uint8Array>({
-      start: async () => {
-        node = await this.regular(path);
-        pos = Math.max(0, Math.min(options.start ?? 0, node.size));
-        end = Math.max(pos, Math.min(options.end ?? node.size, node.size));
-      },
-      pull: async (controller) => {
-        if (pos >= end) return controller.close();
-        const n = Math.min(chunk, end - pos);
-        const bytes = await this.readData(node!, pos, n, options.signal);
-        pos += n;
-        controller.enqueue(bytes);
-        if (pos >= end) controller.close();
-      },
-    });
   }
 
   async statfs(): Promise<FsStats> {

@@ -9,15 +9,15 @@
  * a dirty log is a finding. Realtime files are named and refused; extended attributes are not
  * read. Nothing is written.
  */
-import type { Finding } from '../../container/types.js';
 import { cached } from '../../device/cached.js';
 import type { BlockDevice } from '../../device/types.js';
 import { DiskProbeError, ErrorCode } from '../../errors.js';
 import { copyBytes, cString, toHex } from '../../util/bytes.js';
 import { crc32c } from '../../util/crc32c.js';
 import { Lru } from '../../util/lru.js';
-import { resolve, type Tree } from '../path.js';
-import type { DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions, Timestamp } from '../types.js';
+import { fileTypeOfMode, InodeFileSystem } from '../inode-fs.js';
+import type { Tree } from '../path.js';
+import type { DirEntry, FileType, FsStats, Stats, Timestamp } from '../types.js';
 import {
   Agf,
   Agi,
@@ -61,11 +61,9 @@ export const MAX_EXTENTS = 1 << 22;
 export const MAX_BTREE_BLOCKS = 1 << 16;
 /** Log blocks looked at behind the head for the last record (a record is at most 256 KiB). */
 const LOG_SCAN_BBS = 1024;
-export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
 
-const TYPE_OF_MODE: Record<number, FileType> = { 0x8: 'file', 0x4: 'directory', 0xa: 'symlink', 0x2: 'char', 0x6: 'block', 0x1: 'fifo', 0xc: 'socket' };
 const TYPE_OF_FTYPE: Record<number, FileType> = { 1: 'file', 2: 'directory', 3: 'char', 4: 'block', 5: 'fifo', 6: 'socket', 7: 'symlink' };
-const typeOf = (mode: number): FileType => TYPE_OF_MODE[mode >>> 12] ?? 'unknown';
+const typeOf = fileTypeOfMode;
 
 /** A big-endian 64-bit field, or Infinity past 2^53. */
 function be64(v: DataView, at: number): number {
@@ -126,23 +124,21 @@ interface Extent {
   unwritten: boolean;
 }
 
-export class XfsFileSystem implements FileSystem {
+export class XfsFileSystem extends InodeFileSystem<Inode> {
   readonly type = 'xfs';
-  readonly caseInsensitive = false;
-  readonly findings: Finding[] = [];
-  readonly label: string;
+  protected readonly format = 'xfs';
   private readonly meta: BlockDevice;
   private readonly inodes = new Lru<number, Inode>(4096);
   private readonly dirs = new Lru<number, Map<string, DirEntry>>(200_000);
   private readonly extentCache = new Lru<number, Promise<Extent[]>>(256);
-  private readonly tree: Tree<Inode>;
+  protected readonly tree: Tree<Inode>;
   private logClean: { clean: boolean; why: string } | undefined;
 
   private constructor(
     private readonly dev: BlockDevice,
     private readonly sb: Super,
   ) {
-    this.label = dev.label;
+    super(dev.label);
     this.meta = cached(dev, { blockSize: Math.max(META_BLOCK, sb.blockSize), maxBytes: META_CACHE_BYTES });
     this.tree = {
       root: () => this.inode(sb.rootIno),
@@ -452,7 +448,7 @@ export class XfsFileSystem implements FileSystem {
   }
 
   /** Reads `[offset, offset + length)` of a file's data. */
-  private async readData(node: Inode, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+  protected async readData(node: Inode, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     if (length === 0) return new Uint8Array(0);
     if (node.format === Format.LOCAL) {
       const out = new Uint8Array(length);
@@ -494,7 +490,7 @@ export class XfsFileSystem implements FileSystem {
 
   private readonly decoder = new TextDecoder('utf-8');
 
-  private async entries(dir: Inode): Promise<Map<string, DirEntry>> {
+  protected async entries(dir: Inode): Promise<Map<string, DirEntry>> {
     const hit = this.dirs.get(dir.ino);
     if (hit) return hit;
     if (typeOf(dir.mode) !== 'directory') throw new DiskProbeError(ErrorCode.NOT_DIRECTORY, `inode ${dir.ino} is not a directory`, this.where('xfs_dinode'));
@@ -581,7 +577,7 @@ export class XfsFileSystem implements FileSystem {
     }
   }
 
-  private async linkTarget(node: Inode): Promise<string> {
+  protected async linkTarget(node: Inode): Promise<string> {
     if (node.size > 1024) throw new DiskProbeError(ErrorCode.CORRUPT, `symbolic link of ${node.size} bytes (XFS allows 1024)`, this.where('xfs_dinode', undefined, 'di_size'));
     if (node.format === Format.LOCAL) return this.decoder.decode(node.fork.subarray(0, Math.min(node.size, node.fork.length)));
     // Remote: the target spans one or more blocks; on v5 each starts with an "XSLM" header.
@@ -617,11 +613,7 @@ export class XfsFileSystem implements FileSystem {
   // -------------------------------------------------------------------------------------------
   // The FileSystem interface
 
-  private resolve(path: string, follow: boolean): Promise<Inode> {
-    return resolve(this.tree, path, follow, { format: 'xfs', device: this.dev.label });
-  }
-
-  private statOf(n: Inode): Stats {
+  protected statOf(n: Inode): Stats {
     const type = typeOf(n.mode);
     const flags: string[] = [];
     for (const [bit, name] of DI_FLAG_NAMES) if (n.flags & bit) flags.push(name);
@@ -649,63 +641,6 @@ export class XfsFileSystem implements FileSystem {
       stats.rdev = { major: dev >>> 18, minor: dev & 0x3ffff };
     }
     return stats;
-  }
-
-  async stat(path: string): Promise<Stats> {
-    return this.statOf(await this.resolve(path, true));
-  }
-
-  async lstat(path: string): Promise<Stats> {
-    return this.statOf(await this.resolve(path, false));
-  }
-
-  async readdir(path: string): Promise<DirEntry[]> {
-    const dir = await this.resolve(path, true);
-    if (typeOf(dir.mode) !== 'directory') throw new DiskProbeError(ErrorCode.NOT_DIRECTORY, 'not a directory', { layer: 'fs', format: 'xfs', device: this.dev.label, value: path });
-    return [...(await this.entries(dir)).values()];
-  }
-
-  async readlink(path: string): Promise<string> {
-    const node = await this.resolve(path, false);
-    if (typeOf(node.mode) !== 'symlink') throw new DiskProbeError(ErrorCode.ARGUMENT, 'not a symbolic link', { layer: 'fs', format: 'xfs', device: this.dev.label, value: path });
-    return this.linkTarget(node);
-  }
-
-  private async regular(path: string): Promise<Inode> {
-    const node = await this.resolve(path, true);
-    const type = typeOf(node.mode);
-    if (type === 'directory') throw new DiskProbeError(ErrorCode.IS_DIRECTORY, 'is a directory', { layer: 'fs', format: 'xfs', device: this.dev.label, value: path });
-    if (type !== 'file') throw new DiskProbeError(ErrorCode.ARGUMENT, `not a regular file (a ${type})`, { layer: 'fs', format: 'xfs', device: this.dev.label, value: path });
-    return node;
-  }
-
-  async readFile(path: string, options: ReadFileOptions = {}): Promise<Uint8Array> {
-    const node = await this.regular(path);
-    const max = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
-    if (node.size > max) throw new DiskProbeError(ErrorCode.LIMIT, `file of ${node.size} bytes is larger than maxBytes (${max}); read it with createReadStream`, { layer: 'fs', format: 'xfs', device: this.dev.label, value: path });
-    return this.readData(node, 0, node.size, options.signal);
-  }
-
-  createReadStream(path: string, options: StreamOptions = {}): ReadableStream<Uint8Array> {
-    const chunk = options.chunkSize ?? 1024 * 1024;
-    let node: Inode | undefined;
-    let pos = 0;
-    let end = 0;
-    return new ReadableStream<Uint8Array>({
-      start: async () => {
-        node = await this.regular(path);
-        pos = Math.max(0, Math.min(options.start ?? 0, node.size));
-        end = Math.max(pos, Math.min(options.end ?? node.size, node.size));
-      },
-      pull: async (controller) => {
-        if (pos >= end) return controller.close();
-        const n = Math.min(chunk, end - pos);
-        const bytes = await this.readData(node!, pos, n, options.signal);
-        pos += n;
-        controller.enqueue(bytes);
-        if (pos >= end) controller.close();
-      },
-    });
   }
 
   /**
