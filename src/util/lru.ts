@@ -47,6 +47,17 @@ export class Lru<K, V> {
     }
   }
 
+  /** The value cached for `key`, or `load()`'s promise, cached unless it rejects. */
+  memo<T>(this: Lru<K, Promise<T>>, key: K, load: () => Promise<T>): Promise<T> {
+    let p = this.get(key);
+    if (!p) {
+      p = load();
+      this.set(key, p);
+      p.catch(() => this.delete(key));
+    }
+    return p;
+  }
+
   delete(key: K): void {
     const e = this.map.get(key);
     if (!e) return;

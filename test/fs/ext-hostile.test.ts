@@ -8,11 +8,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cached, DiskProbeError, fromBytes, openDisk, openFileSystem, type BlockDevice } from '../../src/index.js';
+import { cached, fromBytes, openDisk, openFileSystem, type BlockDevice } from '../../src/index.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { copyBytes } from '../../src/util/bytes.js';
 import { patched } from '../helpers/patched.js';
-import { mutationProperty } from './mutation.js';
+import { mutationProperty, outcome } from './mutation.js';
 
 const EXT = join(FIXTURES, 'fs/ext');
 const facts = async (name: string) => JSON.parse(await readFile(join(EXT, `${name}.facts.json`), 'utf8')) as { debugfs: Record<string, { inode: number }> };
@@ -33,19 +33,6 @@ async function inodeAt(dev: BlockDevice, ino: number): Promise<number> {
   const group = Math.floor((ino - 1) / ipg);
   const gd = new DataView(copyBytes(await dev.read((firstData + 1) * blockSize + group * descSize, 32)).buffer);
   return gd.getUint32(0x8, true) * blockSize + ((ino - 1) % ipg) * inodeSize;
-}
-
-async function outcome(work: () => Promise<unknown>): Promise<string> {
-  const t = performance.now();
-  try {
-    await work();
-    return 'ok';
-  } catch (e) {
-    expect(e).toBeInstanceOf(DiskProbeError);
-    return (e as DiskProbeError).code;
-  } finally {
-    expect(performance.now() - t).toBeLessThan(1000);
-  }
 }
 
 describe('ext: damaged superblocks', () => {

@@ -44,3 +44,17 @@ export async function mutationProperty(disk: BlockDevice, ranges: [number, numbe
     { numRuns: runs },
   );
 }
+
+/** What `work` ends in: `ok`, or the code of the DiskProbeError it threw (anything else fails), within a second. */
+export async function outcome(work: () => Promise<unknown>): Promise<string> {
+  const t = performance.now();
+  try {
+    await work();
+    return 'ok';
+  } catch (e) {
+    expect(e).toBeInstanceOf(DiskProbeError);
+    return (e as DiskProbeError).code;
+  } finally {
+    expect(performance.now() - t).toBeLessThan(1000);
+  }
+}

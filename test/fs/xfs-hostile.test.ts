@@ -7,11 +7,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cached, DiskProbeError, fromBytes, openDisk, openFileSystem, type BlockDevice } from '../../src/index.js';
+import { cached, fromBytes, openDisk, openFileSystem, type BlockDevice } from '../../src/index.js';
 import { copyBytes } from '../../src/util/bytes.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { patched } from '../helpers/patched.js';
-import { mutationProperty } from './mutation.js';
+import { mutationProperty, outcome } from './mutation.js';
 
 const XFS = join(FIXTURES, 'fs/xfs');
 const mounted = async (name: string) => (JSON.parse(await readFile(join(XFS, `${name}.facts.json`), 'utf8')) as { mounted: Record<string, { inode: number }> }).mounted;
@@ -44,19 +44,6 @@ async function firstExtentAt(dev: BlockDevice, ino: number): Promise<number> {
   const fsb = (v.getUint32(4) & 0x1ff) * 2 ** 43 + v.getUint32(8) * 2 ** 11 + (v.getUint32(12) >>> 21);
   const ag = Math.floor(fsb / 2 ** g.agblklog);
   return (ag * g.agblocks + (fsb % 2 ** g.agblklog)) * g.blockSize;
-}
-
-async function outcome(work: () => Promise<unknown>): Promise<string> {
-  const t = performance.now();
-  try {
-    await work();
-    return 'ok';
-  } catch (e) {
-    expect(e).toBeInstanceOf(DiskProbeError);
-    return (e as DiskProbeError).code;
-  } finally {
-    expect(performance.now() - t).toBeLessThan(1000);
-  }
 }
 
 describe('XFS: damaged structures', () => {

@@ -372,13 +372,7 @@ export class ExtFileSystem extends InodeFileSystem<Inode> {
 
   /** Every leaf extent of a file, in logical order (cached per inode). */
   private extents(node: Inode): Promise<Run[]> {
-    let p = this.extentCache.get(node.ino);
-    if (!p) {
-      p = this.loadExtents(node);
-      this.extentCache.set(node.ino, p);
-      p.catch(() => this.extentCache.delete(node.ino));
-    }
-    return p;
+    return this.extentCache.memo(node.ino, () => this.loadExtents(node));
   }
 
   private async loadExtents(node: Inode): Promise<Run[]> {

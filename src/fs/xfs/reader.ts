@@ -397,13 +397,7 @@ export class XfsFileSystem extends InodeFileSystem<Inode> {
   }
 
   private extents(node: Inode): Promise<Extent[]> {
-    let p = this.extentCache.get(node.ino);
-    if (!p) {
-      p = this.loadExtents(node);
-      this.extentCache.set(node.ino, p);
-      p.catch(() => this.extentCache.delete(node.ino));
-    }
-    return p;
+    return this.extentCache.memo(node.ino, () => this.loadExtents(node));
   }
 
   private async loadExtents(node: Inode): Promise<Extent[]> {
