@@ -4,9 +4,24 @@
  * stat, a directory's entries, a symlink's target, and a range of a file's bytes.
  */
 import type { Finding } from '../container/types.js';
+import { cached } from '../device/cached.js';
+import type { BlockDevice } from '../device/types.js';
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import { resolve, type Tree } from './path.js';
 import type { DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions } from './types.js';
+
+/** Largest directory read (bytes): a hostile size cannot make a listing unbounded. */
+export const MAX_DIRECTORY_BYTES = 256 * 1024 * 1024;
+/** Findings of one kind kept (a damaged table can fail thousands of checksums). */
+const MAX_FINDINGS_PER_CODE = 32;
+
+/**
+ * The block cache a reader's metadata (inode tables, directories, mapping blocks) is read
+ * through: 64 KiB blocks, since those structures lie in long runs; large file reads pass it by.
+ */
+export function metadataCache(dev: BlockDevice, fsBlockSize: number): BlockDevice {
+  return cached(dev, { blockSize: Math.max(64 * 1024, fsBlockSize), maxBytes: 32 * 1024 * 1024 });
+}
 
 /** `readFile`'s limit when the caller gives none. */
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
@@ -39,6 +54,13 @@ export abstract class InodeFileSystem<N extends ModeAndSize> implements FileSyst
   protected abstract linkTarget(node: N): Promise<string>;
   protected abstract readData(node: N, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
   abstract statfs(): Promise<FsStats>;
+
+  /** Records an error finding once per code and offset, at most MAX_FINDINGS_PER_CODE of a code. */
+  protected note(code: string, message: string, offset: number): void {
+    if (this.findings.some((f) => f.code === code && f.offset === offset)) return;
+    if (this.findings.filter((f) => f.code === code).length >= MAX_FINDINGS_PER_CODE) return;
+    this.findings.push({ severity: 'error', code, message, offset });
+  }
 
   private fail(code: ErrorCode, reason: string, path: string): never {
     throw new DiskProbeError(code, reason, { layer: 'fs', format: this.format, device: this.label, value: path });

@@ -99,3 +99,9 @@ export function copyBytes(u8: Uint8Array, start = 0, end = u8.length): Uint8Arra
   out.set(u8.subarray(start, end));
   return out;
 }
+
+/** The 16 bytes at `at` as a UUID string in byte order (`0d15c0b0-0000-4000-…`), as blkid shows most. */
+export function uuidString(u8: Uint8Array, at = 0): string {
+  const h = toHex(u8.subarray(at, at + 16));
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

@@ -16,19 +16,13 @@
  * boot sector (libbde's documentation); LVM2 — lvm/index.ts.
  */
 import type { BlockDevice } from '../device/types.js';
-import { asciiBytes, copyBytes, cString, hasBytes, isAllZero, latin1, toHex, utf16le } from '../util/bytes.js';
+import { asciiBytes, copyBytes, cString, hasBytes, isAllZero, latin1, utf16le, uuidString } from '../util/bytes.js';
 import { LUKS_MAGIC, LuksHeader } from '../container/other/named.js';
 import type { VolumeContent } from './types.js';
 import { findPvLabel, pvUuidString } from './lvm/layout.js';
 
 /** Bytes read from a volume's start for the probe: every signature below lies inside them. */
 export const CONTENT_HEAD_BYTES = 68 * 1024;
-
-/** A standard UUID string of 16 bytes taken in order. */
-export function uuidOf(b: Uint8Array, at: number): string {
-  const h = toHex(b.subarray(at, at + 16));
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
 
 /** Context of one probe: the volume, its first bytes, and a bounded reader for the rest. */
 interface Ctx {
@@ -90,7 +84,7 @@ function probeExt(h: Uint8Array): VolumeContent | undefined {
     type,
     usage: type === 'jbd' ? 'other' : 'filesystem',
     version: '1.0',
-    uuid: uuidOf(h, base + Ext.s_uuid),
+    uuid: uuidString(h, base + Ext.s_uuid),
     label: cString(h, base + Ext.s_volume_name, 16) || undefined,
     offset: base + Ext.s_magic,
     facts: {
@@ -120,7 +114,7 @@ function probeXfs(h: Uint8Array): VolumeContent | undefined {
     type: 'xfs',
     usage: 'filesystem',
     version: String(version),
-    uuid: uuidOf(h, Xfs.sb_uuid),
+    uuid: uuidString(h, Xfs.sb_uuid),
     label: cString(h, Xfs.sb_fname, 12) || undefined,
     offset: 0,
     facts: { blockSize, sectorSize: v.getUint16(Xfs.sb_sectsize) },
@@ -327,8 +321,8 @@ function probeBtrfs(h: Uint8Array): VolumeContent | undefined {
   return {
     type: 'btrfs',
     usage: 'filesystem',
-    uuid: uuidOf(h, BTRFS_SUPER + Btrfs.fsid),
-    uuidSub: uuidOf(h, BTRFS_SUPER + Btrfs.dev_item_uuid),
+    uuid: uuidString(h, BTRFS_SUPER + Btrfs.fsid),
+    uuidSub: uuidString(h, BTRFS_SUPER + Btrfs.dev_item_uuid),
     label: cString(h, BTRFS_SUPER + Btrfs.label, Btrfs.LABEL_SIZE) || undefined,
     offset: BTRFS_SUPER + Btrfs.magic,
   };
@@ -356,7 +350,7 @@ function probeSwap(h: Uint8Array): VolumeContent | undefined {
       // All but the old "SWAP-SPACE" (version 0) have the version 1 header.
       if (i !== 1) {
         content.version = String(new DataView(h.buffer, h.byteOffset).getUint32(Swap.version, true));
-        if (!isAllZero(h.subarray(Swap.uuid, Swap.uuid + 16))) content.uuid = uuidOf(h, Swap.uuid);
+        if (!isAllZero(h.subarray(Swap.uuid, Swap.uuid + 16))) content.uuid = uuidString(h, Swap.uuid);
         content.label = cString(h, Swap.volume_name, 16) || undefined;
       } else content.version = '0';
       return content;
@@ -443,8 +437,8 @@ async function probeMd(ctx: Ctx): Promise<VolumeContent | undefined> {
       type: 'linux_raid_member',
       usage: 'raid',
       version,
-      uuid: uuidOf(b, Md1.set_uuid),
-      uuidSub: uuidOf(b, Md1.device_uuid),
+      uuid: uuidString(b, Md1.set_uuid),
+      uuidSub: uuidString(b, Md1.device_uuid),
       label: cString(b, Md1.set_name, 32) || undefined,
       offset: at,
       facts: {

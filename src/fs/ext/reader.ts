@@ -9,13 +9,12 @@
  * findings. Nothing is written.
  */
 import type { Finding } from '../../container/types.js';
-import { cached } from '../../device/cached.js';
 import type { BlockDevice } from '../../device/types.js';
 import { DiskProbeError, ErrorCode } from '../../errors.js';
 import { crc32cUpdate } from '../../util/crc32c.js';
-import { copyBytes, cString, hasBytes, toHex } from '../../util/bytes.js';
+import { copyBytes, cString, hasBytes, uuidString } from '../../util/bytes.js';
 import { Lru } from '../../util/lru.js';
-import { fileTypeOfMode, InodeFileSystem } from '../inode-fs.js';
+import { fileTypeOfMode, InodeFileSystem, MAX_DIRECTORY_BYTES, metadataCache } from '../inode-fs.js';
 import type { Tree } from '../path.js';
 import type { DirEntry, FileType, FsStats, Stats, Timestamp } from '../types.js';
 import {
@@ -42,15 +41,10 @@ import {
   Compat,
 } from './layout.js';
 
-/** Metadata is read in blocks of this size (inode tables and directories lie in long runs). */
-const META_BLOCK = 64 * 1024;
-const META_CACHE_BYTES = 32 * 1024 * 1024;
 /** Inodes kept decoded. */
 const INODE_CACHE = 4096;
 /** Directory entries kept parsed (summed over directories). */
 const DIR_CACHE_ENTRIES = 200_000;
-/** Largest directory read (bytes): a hostile i_size cannot make a listing unbounded. */
-export const MAX_DIRECTORY_BYTES = 256 * 1024 * 1024;
 /** Extent-tree nodes read for one file before giving up (a tree whose indexes fan out to the same blocks). */
 export const MAX_EXTENT_NODES = 1 << 16;
 /** Extents kept for one file. */
@@ -156,7 +150,7 @@ export class ExtFileSystem extends InodeFileSystem<Inode> {
     this.type = type;
     // Metadata (inode tables, directories, extent and indirect blocks) through a block cache;
     // large file reads pass it by (cached() sends reads of several blocks straight through).
-    this.meta = cached(dev, { blockSize: Math.max(META_BLOCK, sb.blockSize), maxBytes: META_CACHE_BYTES });
+    this.meta = metadataCache(dev, sb.blockSize);
     this.tree = {
       root: () => this.inode(2),
       lookup: (dir, name) => this.lookup(dir, name),
@@ -285,12 +279,6 @@ export class ExtFileSystem extends InodeFileSystem<Inode> {
   }
 
   /** A finding recorded once per code and offset. */
-  private note(code: string, message: string, offset: number): void {
-    if (this.findings.some((f) => f.code === code && f.offset === offset)) return;
-    if (this.findings.filter((f) => f.code === code).length >= 32) return;
-    this.findings.push({ severity: 'error', code, message, offset });
-  }
-
   /** Reads and decodes inode `ino`. */
   async inode(ino: number): Promise<Inode> {
     const hit = this.inodes.get(ino);
@@ -673,7 +661,7 @@ export class ExtFileSystem extends InodeFileSystem<Inode> {
       inodes: sb.inodes,
       freeInodes: sb.freeInodes,
       label: cString(sb.raw, Sb.s_volume_name, 16) || undefined,
-      uuid: uuidString(sb.raw.subarray(Sb.s_uuid, Sb.s_uuid + 16)),
+      uuid: uuidString(sb.raw, Sb.s_uuid),
       features: featureNames(sb.compat, sb.incompat, sb.roCompat),
       state: {
         clean: (sb.state & State.VALID) !== 0 && !(sb.state & State.ERROR) && !(sb.incompat & Incompat.RECOVER),
@@ -697,15 +685,10 @@ export class ExtFileSystem extends InodeFileSystem<Inode> {
         firstDataBlock: sb.firstDataBlock,
         superblockOffset: sb.offset,
         journalInode: v.getUint32(Sb.s_journal_inum, true) || undefined,
-        hashSeed: uuidString(sb.raw.subarray(Sb.s_hash_seed, Sb.s_hash_seed + 16)),
+        hashSeed: uuidString(sb.raw, Sb.s_hash_seed),
       },
     };
   }
-}
-
-function uuidString(b: Uint8Array): string {
-  const h = toHex(b);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** Decodes, then validates, the superblock at `at`. */

@@ -9,13 +9,12 @@
  * a dirty log is a finding. Realtime files are named and refused; extended attributes are not
  * read. Nothing is written.
  */
-import { cached } from '../../device/cached.js';
 import type { BlockDevice } from '../../device/types.js';
 import { DiskProbeError, ErrorCode } from '../../errors.js';
-import { copyBytes, cString, toHex } from '../../util/bytes.js';
+import { copyBytes, cString, uuidString } from '../../util/bytes.js';
 import { crc32c } from '../../util/crc32c.js';
 import { Lru } from '../../util/lru.js';
-import { fileTypeOfMode, InodeFileSystem } from '../inode-fs.js';
+import { fileTypeOfMode, InodeFileSystem, MAX_DIRECTORY_BYTES, metadataCache } from '../inode-fs.js';
 import type { Tree } from '../path.js';
 import type { DirEntry, FileType, FsStats, Stats, Timestamp } from '../types.js';
 import {
@@ -52,10 +51,6 @@ import {
   XFS_SB_MAGIC,
 } from './layout.js';
 
-const META_BLOCK = 64 * 1024;
-const META_CACHE_BYTES = 32 * 1024 * 1024;
-/** Largest directory read (bytes of data blocks). */
-export const MAX_DIRECTORY_BYTES = 256 * 1024 * 1024;
 /** Extents kept for one file, and btree blocks read for one file. */
 export const MAX_EXTENTS = 1 << 22;
 export const MAX_BTREE_BLOCKS = 1 << 16;
@@ -139,7 +134,7 @@ export class XfsFileSystem extends InodeFileSystem<Inode> {
     private readonly sb: Super,
   ) {
     super(dev.label);
-    this.meta = cached(dev, { blockSize: Math.max(META_BLOCK, sb.blockSize), maxBytes: META_CACHE_BYTES });
+    this.meta = metadataCache(dev, sb.blockSize);
     this.tree = {
       root: () => this.inode(sb.rootIno),
       lookup: async (dir, name) => {
@@ -154,12 +149,6 @@ export class XfsFileSystem extends InodeFileSystem<Inode> {
 
   private where(structure: string, offset?: number, field?: string) {
     return { layer: 'fs' as const, format: 'xfs', device: this.dev.label, structure, offset, field };
-  }
-
-  private note(code: string, message: string, offset: number): void {
-    if (this.findings.some((f) => f.code === code && f.offset === offset)) return;
-    if (this.findings.filter((f) => f.code === code).length >= 32) return;
-    this.findings.push({ severity: 'error', code, message, offset });
   }
 
   /** Checks a v5 structure's CRC32C (stored little-endian at `crcAt`, computed with it zeroed). */
@@ -678,7 +667,6 @@ export class XfsFileSystem extends InodeFileSystem<Inode> {
       ...(sb.v5 ? [...bitNames(sb.roCompat, RO_COMPAT_BITS, 'ro_compat_bit'), ...bitNames(sb.incompat, INCOMPAT_BITS, 'incompat_bit'), ...bitNames(sb.logIncompat, LOG_INCOMPAT_BITS, 'log_incompat_bit')] : []),
     ];
     const log = this.logClean ?? { clean: false, why: 'not looked at' };
-    const uuid = toHex(sb.raw.subarray(Sb.sb_uuid, Sb.sb_uuid + 16));
     return {
       type: 'xfs',
       blockSize: sb.blockSize,
@@ -688,7 +676,7 @@ export class XfsFileSystem extends InodeFileSystem<Inode> {
       inodes: be64(v, Sb.sb_icount),
       freeInodes: be64(v, Sb.sb_ifree),
       label: cString(sb.raw, Sb.sb_fname, 12) || undefined,
-      uuid: `${uuid.slice(0, 8)}-${uuid.slice(8, 12)}-${uuid.slice(12, 16)}-${uuid.slice(16, 20)}-${uuid.slice(20)}`,
+      uuid: uuidString(sb.raw, Sb.sb_uuid),
       features: [...new Set(features)],
       state: { clean: log.clean, errors: false, orphans: false, needsRecovery: !log.clean },
       facts: {
