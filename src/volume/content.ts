@@ -65,6 +65,14 @@ const EXT2_INCOMPAT = 0x2 | 0x10; // filetype, meta_bg
 const EXT23_RO_COMPAT = 0x1 | 0x2 | 0x4; // sparse_super, large_file, btree_dir
 const EXT2_FLAGS_TEST_FILESYS = 0x4;
 
+/** blkid's name for an ext superblock's feature set: jbd, ext2, ext3, ext4 or ext4dev. */
+export function extTypeOf(compat: number, incompat: number, ro: number, flags: number): string {
+  if (incompat & INCOMPAT_JOURNAL_DEV) return 'jbd';
+  if ((ro & ~EXT23_RO_COMPAT) !== 0 || (incompat & ~EXT3_INCOMPAT) !== 0) return flags & EXT2_FLAGS_TEST_FILESYS ? 'ext4dev' : 'ext4';
+  if (compat & COMPAT_HAS_JOURNAL) return 'ext3';
+  return (incompat & ~EXT2_INCOMPAT) === 0 ? 'ext2' : 'ext4';
+}
+
 function probeExt(h: Uint8Array): VolumeContent | undefined {
   if (h.length < Ext.OFFSET + 0x170) return undefined;
   const v = new DataView(h.buffer, h.byteOffset + Ext.OFFSET, 0x170);
@@ -72,12 +80,7 @@ function probeExt(h: Uint8Array): VolumeContent | undefined {
   const compat = v.getUint32(Ext.s_feature_compat, true);
   const incompat = v.getUint32(Ext.s_feature_incompat, true);
   const ro = v.getUint32(Ext.s_feature_ro_compat, true);
-  let type: string;
-  if (incompat & INCOMPAT_JOURNAL_DEV) type = 'jbd';
-  else if ((ro & ~EXT23_RO_COMPAT) !== 0 || (incompat & ~EXT3_INCOMPAT) !== 0) {
-    type = v.getUint32(Ext.s_flags, true) & EXT2_FLAGS_TEST_FILESYS ? 'ext4dev' : 'ext4';
-  } else if (compat & COMPAT_HAS_JOURNAL) type = 'ext3';
-  else type = (incompat & ~EXT2_INCOMPAT) === 0 ? 'ext2' : 'ext4';
+  const type = extTypeOf(compat, incompat, ro, v.getUint32(Ext.s_flags, true));
   const base = Ext.OFFSET;
   const logBlock = v.getUint32(Ext.s_log_block_size, true);
   return {

@@ -14,6 +14,7 @@ import { DiskProbeError, ErrorCode } from '../../errors.js';
 import { crc32cUpdate } from '../../util/crc32c.js';
 import { copyBytes, cString, hasBytes, uuidString } from '../../util/bytes.js';
 import { Lru } from '../../util/lru.js';
+import { extTypeOf } from '../../volume/content.js';
 import { fileTypeOfMode, InodeFileSystem, MAX_DIRECTORY_BYTES, metadataCache } from '../inode-fs.js';
 import type { Tree } from '../path.js';
 import type { DirEntry, FileType, FsStats, Stats, Timestamp } from '../types.js';
@@ -38,7 +39,6 @@ import {
   XATTR_INDEX_SYSTEM,
   XATTR_MAGIC,
   Xe,
-  Compat,
 } from './layout.js';
 
 /** Inodes kept decoded. */
@@ -202,7 +202,7 @@ export class ExtFileSystem extends InodeFileSystem<Inode> {
       const names = featureNames(0, unknown, 0);
       throw new DiskProbeError(ErrorCode.UNSUPPORTED, `uses incompatible features diskprobe does not read: ${names.join(', ')}`, { layer: 'fs', format: 'ext', device: dev.label, structure: 'ext4_super_block', field: 's_feature_incompat', offset: sb.offset + Sb.s_feature_incompat, value: `0x${sb.incompat.toString(16)}` });
     }
-    const type = sb.incompat & Incompat.JOURNAL_DEV ? 'jbd' : (sb.roCompat & ~(0x1 | 0x2 | 0x4)) !== 0 || (sb.incompat & ~(0x2 | 0x4 | 0x10)) !== 0 ? 'ext4' : sb.compat & Compat.HAS_JOURNAL ? 'ext3' : 'ext2';
+    const type = extTypeOf(sb.compat, sb.incompat, sb.roCompat, new DataView(sb.raw.buffer, sb.raw.byteOffset, sb.raw.byteLength).getUint32(Sb.s_flags, true));
     const fs = new ExtFileSystem(dev, sb, type);
     fs.findings.push(...findings);
     fs.checkState();
