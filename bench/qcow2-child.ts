@@ -1,6 +1,8 @@
 /**
  * One qcow2 read pass in a process of its own, for resident memory measured from a cold
- * start (bench/qcow2.ts runs it): `tsx bench/qcow2-child.ts IMAGE node|browser|alloc DEPTH`.
+ * start (bench/qcow2.ts runs it): `tsx bench/qcow2-child.ts IMAGE node|node-read|browser|alloc DEPTH`.
+ * `node` and `browser` read with `readInto`, each request slot reusing one buffer (as
+ * qemu-img bench does); `node-read` reads with `read`, which returns a fresh buffer each time.
  * Prints `{ rate, peakGrowth, endGrowth }` as JSON: MB/s, and the resident set's growth in MiB
  * from just before the image is opened to its peak while reading (sampled every 10 ms) and to
  * the end. `alloc` reads nothing: it allocates a 64 KiB buffer per request the way any reader
@@ -21,23 +23,28 @@ const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().r
 const dev = await openFile(path!);
 const disk = mode === 'alloc' ? undefined : await openDisk(dev, { codecs: mode === 'browser' ? browserCodecs : nodeCodecs });
 const size = Math.min(disk?.size ?? dev.size, Number(limitArg ?? Infinity));
-const read = disk
-  ? (at: number, n: number) => disk.read(at, n)
-  : async (_at: number, n: number) => {
+const read = !disk
+  ? async (_at: number, n: number) => {
       await new Promise((resolve) => setImmediate(resolve));
-      return new Uint8Array(n);
-    };
+      return new Uint8Array(n).length;
+    }
+  : mode === 'node-read'
+    ? async (at: number, n: number) => (await disk.read(at, n)).length
+    : async (at: number, n: number, buffer: Uint8Array) => {
+        await disk.readInto!(at, n === buffer.length ? buffer : buffer.subarray(0, n));
+        return n;
+      };
 
 const started = performance.now();
 let next = 0;
 let bytes = 0;
 await Promise.all(
   Array.from({ length: depth }, async () => {
+    const buffer = new Uint8Array(REQUEST);
     while (next < size) {
       const at = next;
       next += REQUEST;
-      const got = await read(at, Math.min(REQUEST, size - at));
-      bytes += got.length;
+      bytes += await read(at, Math.min(REQUEST, size - at), buffer);
     }
   }),
 );

@@ -216,7 +216,9 @@ Targets (issue #3): uncompressed at 0.5× qemu or better; zlib-compressed at 1.0
 zstd at 0.5× or better; resident memory growth under 64 MiB while reading the whole image.
 \`qemu-img bench -c N -d DEPTH -s 65536 -S 65536 -f qcow2\` reads the same requests; at depth 64
 both tools keep 64 requests in flight (qemu decompresses in its thread pool, diskprobe's Node
-codecs in libuv's). "browser codecs" are the pure JS/wasm decoders the core uses by default.
+codecs in worker threads, one per core), and each request slot reads into one buffer it reuses
+(qemu-img bench's way; diskprobe's \`readInto\`). "browser codecs" are the pure JS/wasm decoders
+the core uses by default.
 
 | image | decoders | depth | diskprobe MB/s | qemu-img bench MB/s | ratio | RSS growth |
 |---|---|---:|---:|---:|---:|---:|
@@ -225,10 +227,12 @@ ${qcow2Rows.join('\n')}
 RSS growth above is measured inside this long-running bench process, from just before each
 image is opened to just after it was read, largest of the runs: the steady state of a process
 that reads images one after another. The same passes from a cold start, each in a Node process
-of its own (\`bench/qcow2-child.ts\`, Node codecs), peak growth sampled every 10 ms:
+of its own (\`bench/qcow2-child.ts\`, Node codecs), peak growth sampled every 10 ms from just
+before the image is opened, so it includes starting the decoder workers and compiling libzstd;
+the last column reads with \`read\`, which returns a fresh buffer per request:
 
-| image | depth | MB/s | peak RSS growth, first 64 MiB | peak RSS growth, whole image |
-|---|---:|---:|---:|---:|
+| image | depth | MB/s | peak RSS growth, first 64 MiB | peak RSS growth, whole image | whole image with \`read\` |
+|---|---:|---:|---:|---:|---:|
 ${qcow2Cold.join('\n')}
 
 ## Filesystems: a 100,000-file walk and a ${IMAGE_BYTES >= 1 << 30 ? `${IMAGE_BYTES / 2 ** 30} GiB` : `${IMAGE_BYTES / 2 ** 20} MiB`} file, beside each filesystem's tools

@@ -1,6 +1,7 @@
 import { DiskProbeError, ErrorCode, abortError } from '../errors.js';
 import { checkRead } from './check.js';
 import { forward } from './forward.js';
+import { readInto as readIntoDevice } from './read-into.js';
 import type { BlockDevice } from './types.js';
 
 /** Options of {@link cached}. */
@@ -18,6 +19,14 @@ export interface CacheOptions {
    * mark-compact collections). Default: 4 blocks, and at least 256 KiB.
    */
   directBytes?: number;
+  /**
+   * Reuse the buffers of evicted blocks for new ones, so that a long scan through the cache
+   * allocates nothing once it is full (the dead buffers of a scan otherwise hold tens of MiB of
+   * resident memory until the collector runs). Then each block is read into a buffer of its
+   * own, one device read per block, and `read` copies instead of handing out views (a view
+   * would change under its holder when the buffer is reused). Default false.
+   */
+  reuse?: boolean;
 }
 
 /** Counters of a cached device. */
@@ -51,6 +60,10 @@ interface Block {
   batch?: Batch;
   /** Read again since the last eviction pass (a second chance, as in CLOCK). */
   used?: boolean;
+  /** `reuse`: readers between looking the block up and copying out of it. */
+  pins?: number;
+  /** `reuse`: evicted while pinned; its buffer is reused when the last reader is done. */
+  dropped?: boolean;
 }
 
 /** The misses gathered in one task: read together, settled together. */
@@ -99,6 +112,9 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
     });
   }
   const maxBlocks = Math.floor(maxBytes / blockSize);
+  const reuse = options.reuse === true;
+  /** Buffers of evicted blocks, for the next misses (`reuse`). */
+  const spare: Uint8Array[] = [];
   const runBlocks = Math.floor(maxRunBytes / blockSize);
   const size = dev.size;
   const label = dev.label;
@@ -123,6 +139,12 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
     if (n === 0) {
       holders.delete(buf);
       retained -= buf.length;
+      // A device read into a reused buffer may write it on another thread at any moment:
+      // not while a reader still has to copy out of it.
+      if (reuse) {
+        if (block.pins) block.dropped = true;
+        else if (spare.length < maxBlocks) spare.push(buf);
+      }
     } else holders.set(buf, n);
   }
 
@@ -168,13 +190,21 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
   }
 
   async function fetchRun(list: Block[], from: number, to: number): Promise<void> {
+    if (reuse && to - from > 1) {
+      await Promise.all(Array.from({ length: to - from }, (_, k) => fetchRun(list, from + k, from + k + 1)));
+      return;
+    }
     const start = list[from]!.index * blockSize;
     const end = Math.min((list[to - 1]!.index + 1) * blockSize, size);
     try {
       stats.reads++;
-      const buf = await dev.read(start, end - start);
-      stats.bytesRead += buf.length;
-      if (buf.length !== end - start) {
+      let buf: Uint8Array;
+      if (reuse) {
+        buf = spare.pop() ?? new Uint8Array(blockSize);
+        await readIntoDevice(dev, start, end - start === blockSize ? buf : buf.subarray(0, end - start));
+      } else buf = await dev.read(start, end - start);
+      stats.bytesRead += end - start;
+      if (!reuse && buf.length !== end - start) {
         throw new DiskProbeError(ErrorCode.TRUNCATED, `device returned ${buf.length} of ${end - start} bytes`, { layer: 'device', format: 'cache', device: label, offset: start });
       }
       for (let k = from; k < to; k++) {
@@ -216,6 +246,45 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
     return block;
   }
 
+  /**
+   * The blocks `first..last`, read (gathered with other misses of this task), checked and
+   * handed to `use`; with `reuse`, pinned until `use` returns.
+   */
+  async function withBlocks<T>(first: number, last: number, signal: AbortSignal | undefined, use: (parts: Block[]) => T): Promise<T> {
+    const parts: Block[] = [];
+    for (let b = first; b <= last; b++) {
+      const block = lookup(b);
+      if (reuse) block.pins = (block.pins ?? 0) + 1;
+      parts.push(block);
+    }
+    try {
+      evict();
+      await settled(parts, signal);
+      for (const block of parts) if (block.error !== undefined) throw block.error;
+      return use(parts);
+    } finally {
+      if (reuse) for (const block of parts) unpin(block);
+    }
+  }
+
+  function unpin(block: Block): void {
+    if (--block.pins! > 0 || !block.dropped) return;
+    block.dropped = false;
+    if (block.buf && spare.length < maxBlocks) spare.push(block.buf);
+  }
+
+  /** Copies the request's bytes out of its blocks into `out`. */
+  function copyOut(parts: Block[], skip: number, out: Uint8Array): void {
+    let written = 0;
+    for (let k = 0; k < parts.length; k++) {
+      const block = parts[k]!;
+      const from = block.at + (k === 0 ? skip : 0);
+      const n = Math.min(out.length - written, blockSize - (k === 0 ? skip : 0));
+      out.set(block.buf!.subarray(from, from + n), written);
+      written += n;
+    }
+  }
+
   async function read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     checkRead('cache', label, size, offset, length, signal);
     if (length === 0) return EMPTY;
@@ -227,31 +296,34 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
       stats.bytesRead += direct.length;
       return direct;
     }
-    const parts: Block[] = [];
-    for (let b = first; b <= last; b++) parts.push(lookup(b));
-    evict();
-    await settled(parts, signal);
-    for (const block of parts) if (block.error !== undefined) throw block.error;
-
-    const head = parts[0]!;
     const skip = offset - first * blockSize;
-    // One run holds every block, contiguously: hand out a view of it.
-    let contiguous = true;
-    for (let k = 1; k < parts.length && contiguous; k++) {
-      contiguous = parts[k]!.buf === head.buf && parts[k]!.at === head.at + k * blockSize;
-    }
-    if (contiguous) return head.buf!.subarray(head.at + skip, head.at + skip + length);
+    return withBlocks(first, last, signal, (parts) => {
+      const head = parts[0]!;
+      // One run holds every block, contiguously: hand out a view of it.
+      let contiguous = !reuse;
+      for (let k = 1; k < parts.length && contiguous; k++) {
+        contiguous = parts[k]!.buf === head.buf && parts[k]!.at === head.at + k * blockSize;
+      }
+      if (contiguous) return head.buf!.subarray(head.at + skip, head.at + skip + length);
+      const out = new Uint8Array(length);
+      copyOut(parts, skip, out);
+      return out;
+    });
+  }
 
-    const out = new Uint8Array(length);
-    let written = 0;
-    for (let k = 0; k < parts.length; k++) {
-      const block = parts[k]!;
-      const from = block.at + (k === 0 ? skip : 0);
-      const n = Math.min(length - written, blockSize - (k === 0 ? skip : 0));
-      out.set(block.buf!.subarray(from, from + n), written);
-      written += n;
+  async function readInto(offset: number, target: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const length = target.length;
+    checkRead('cache', label, size, offset, length, signal);
+    if (length === 0) return;
+    const first = Math.floor(offset / blockSize);
+    const last = Math.floor((offset + length - 1) / blockSize);
+    if (length >= directBytes && !allCached(first, last)) {
+      stats.reads++;
+      await readIntoDevice(dev, offset, target, signal);
+      stats.bytesRead += length;
+      return;
     }
-    return out;
+    await withBlocks(first, last, signal, (parts) => copyOut(parts, offset - first * blockSize, target));
   }
 
   function allCached(first: number, last: number): boolean {
@@ -283,5 +355,5 @@ export function cached(dev: BlockDevice, options: CacheOptions = {}): CachedDevi
     });
   }
 
-  return forward(dev, { size, label, stats, inner: dev, read } as CachedDevice) as CachedDevice;
+  return forward(dev, { size, label, stats, inner: dev, read, readInto } as CachedDevice) as CachedDevice;
 }

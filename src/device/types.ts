@@ -17,6 +17,14 @@ export interface BlockDevice {
    * it if it must outlive later reads unchanged.
    */
   read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Optional: reads `target.length` bytes starting at `offset` into `target`, for callers that
+   * reuse their buffers (a scan over a whole image allocates nothing per read). Same range
+   * checks and errors as `read`; on an error the contents of `target` are unspecified. Devices
+   * without it are read with `read` and a copy: call it through `readInto()` in
+   * `device/read-into.ts`, which picks.
+   */
+  readInto?(offset: number, target: Uint8Array, signal?: AbortSignal): Promise<void>;
   /** Releases what the device holds open (a file handle). Optional; safe to call twice. */
   close?(): Promise<void>;
   /**

@@ -72,17 +72,15 @@ export async function openFile(path: string, options: OpenFileOptions = {}): Pro
   let closed = false;
   const named = options.path ?? resolvePath(path);
 
-  async function read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+  async function readInto(offset: number, target: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const length = target.length;
     checkRead('file', label, size, offset, length, signal);
     if (closed) throw new DiskProbeError(ErrorCode.IO, 'read after close', { layer: 'device', format: 'file', device: label, offset });
-    // Not zero-filled: every byte is read into it, or the read throws and it is dropped.
-    // Not zero-filled: every byte is read into it, or the read throws and it is dropped.
-    const out: Uint8Array = Buffer.allocUnsafeSlow(length);
     let done = 0;
     while (done < length) {
       let n: number;
       try {
-        n = await preadOnce(handle.fd, out, done, length - done, offset + done);
+        n = await preadOnce(handle.fd, target, done, length - done, offset + done);
       } catch (cause) {
         throw new DiskProbeError(ErrorCode.IO, `read failed: ${(cause as Error).message}`, { layer: 'device', format: 'file', device: label, offset: offset + done, cause });
       }
@@ -96,6 +94,13 @@ export async function openFile(path: string, options: OpenFileOptions = {}): Pro
       }
       done += n;
     }
+  }
+
+  async function read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    checkRead('file', label, size, offset, length, signal);
+    // Not zero-filled: every byte is read into it, or the read throws and it is dropped.
+    const out: Uint8Array = Buffer.allocUnsafeSlow(length);
+    await readInto(offset, out, signal);
     return out;
   }
 
@@ -104,6 +109,7 @@ export async function openFile(path: string, options: OpenFileOptions = {}): Pro
     label,
     path: named,
     read,
+    readInto,
     async close() {
       if (closed) return;
       closed = true;

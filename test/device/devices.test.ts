@@ -200,6 +200,42 @@ describe('cached', () => {
     expectSame(await b, DATA.subarray(0, 10));
   });
 
+  it('with reuse, returns the right bytes while evicted buffers are read into again', async () => {
+    // A device that writes into the caller's buffer after a random delay, as a read in a thread
+    // pool does: a buffer handed on while a reader still had to copy out of it would show.
+    const slow: BlockDevice = {
+      size: SIZE,
+      label: 'slow',
+      read: (offset, length) => Promise.resolve(DATA.slice(offset, offset + length)),
+      readInto: (offset, target) =>
+        new Promise((resolve) =>
+          setTimeout(() => {
+            target.set(DATA.subarray(offset, offset + target.length));
+            resolve();
+          }, Math.random() * 3),
+        ),
+    };
+    await fc.assert(
+      fc.asyncProperty(reads(SIZE), fc.integer({ min: 1, max: 8 }), fc.boolean(), async (list, blocks, into) => {
+        const dev = cached(slow, { blockSize: 4096, maxBytes: 4096 * blocks, directBytes: 1 << 30, reuse: true });
+        const check = async ([offset, length]: [number, number]) => {
+          // Reads start over time, so that misses are read into buffers evicted meanwhile.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 6));
+          let got: Uint8Array;
+          if (into) {
+            got = new Uint8Array(length).fill(0xee);
+            await dev.readInto!(offset, got);
+          } else got = await dev.read(offset, length);
+          // Later reads reuse the cache's buffers: what was handed out must not change.
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          expectSame(got, DATA.subarray(offset, offset + length));
+        };
+        await Promise.all([...list, ...list].map(check));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it('rejects bad options', () => {
     expect(() => cached(fromBytes(DATA), { blockSize: 1000 })).toThrow(DiskProbeError);
     expect(() => cached(fromBytes(DATA), { blockSize: 4096, maxBytes: 100 })).toThrow(DiskProbeError);

@@ -8,7 +8,9 @@
 import { DiskProbeError, ErrorCode, exact, u64, type Where } from '../../errors.js';
 import { checkRead } from '../../device/check.js';
 import type { BlockDevice } from '../../device/types.js';
+import { readInto } from '../../device/read-into.js';
 import { viewOf } from '../../util/bytes.js';
+import { BufferPool } from '../../util/pool.js';
 import type { Codecs, Decoder } from '../../codec/types.js';
 import { browserCodecs } from '../../codec/index.js';
 import type { Disk, FormatName, Finding, OpenOptions, Reference } from '../types.js';
@@ -314,6 +316,8 @@ class SharedState {
   private readonly l2Ready: Map<number, DataView> = new Map();
   private readonly maxL2: number;
   private readonly decompressed: Map<number, Promise<Uint8Array>> = new Map();
+  /** Buffers compressed runs are read into. */
+  readonly scratch = new BufferPool(64 * 1024, 4 * 1024 * 1024);
 
   constructor(
     readonly dev: BlockDevice,
@@ -430,10 +434,22 @@ class Qcow2Disk implements Disk {
   async read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     checkRead('qcow2', this.label, this.size, offset, length, signal);
     if (length === 0) return new Uint8Array(0);
-    // Allocated when a second run or a zero range needs it: a request served by one run is
-    // handed the device's own buffer.
+    return this.gather(offset, length, undefined, signal);
+  }
+
+  async readInto(offset: number, target: Uint8Array, signal?: AbortSignal): Promise<void> {
+    checkRead('qcow2', this.label, this.size, offset, target.length, signal);
+    if (target.length > 0) await this.gather(offset, target.length, target, signal);
+  }
+
+  /**
+   * Maps the request to host runs and reads them into `target`, or, without one, into a buffer
+   * allocated when a second run or a zero range needs it: a request served by one run is then
+   * handed the device's own buffer.
+   */
+  private async gather(offset: number, length: number, target: Uint8Array | undefined, signal: AbortSignal | undefined): Promise<Uint8Array> {
     let outBuffer: Uint8Array | undefined;
-    const output = () => (outBuffer ??= new Uint8Array(length));
+    const output = () => (outBuffer ??= target ?? new Uint8Array(length));
     const s = this.s;
     const cs = s.clusterSize;
     const end = offset + length;
@@ -463,7 +479,9 @@ class Qcow2Disk implements Disk {
       }
       if (runKind) flushRun();
       if (kind === 'zero') {
-        output();
+        // A fresh buffer is zeros already; the caller's is not.
+        if (target) target.fill(0, outAt, outAt + n);
+        else output();
         return;
       }
       runKind = kind;
@@ -538,7 +556,11 @@ class Qcow2Disk implements Disk {
     if (runKind && runOut === 0 && runLength === length && pending.length === 0 && compressed.length === 0 && !outBuffer) {
       // One run covers the whole request: no copy.
       const source = runKind === 'data' ? (s.dataFile ?? s.dev) : this.backing!;
-      if (runSource + length <= source.size) return source.read(runSource, length, signal);
+      if (runSource + length <= source.size) {
+        if (!target) return source.read(runSource, length, signal);
+        await readInto(source, runSource, target, signal);
+        return target;
+      }
     }
     if (runKind) flushRun();
     if (compressed.length) {
@@ -598,18 +620,14 @@ class Qcow2Disk implements Disk {
     return [host, Math.min(length, s.dev.size - host)];
   }
 
-  private async readData(host: number, n: number, out: Uint8Array, outAt: number, signal?: AbortSignal): Promise<void> {
-    const file = this.s.dataFile ?? this.s.dev;
+  private readData(host: number, n: number, out: Uint8Array, outAt: number, signal?: AbortSignal): Promise<void> {
     // A cluster at the end of the file may be cut short: what is missing reads as zeros.
-    const available = Math.min(n, file.size - host);
-    if (available > 0) out.set(await file.read(host, available, signal), outAt);
+    return readPadded(this.s.dataFile ?? this.s.dev, host, out.subarray(outAt, outAt + n), signal);
   }
 
-  private async readBacking(guest: number, n: number, out: Uint8Array, outAt: number, signal?: AbortSignal): Promise<void> {
-    const backing = this.backing!;
+  private readBacking(guest: number, n: number, out: Uint8Array, outAt: number, signal?: AbortSignal): Promise<void> {
     // A backing file shorter than the overlay reads as zeros past its end, as qemu does.
-    const available = Math.min(n, backing.size - guest);
-    if (available > 0) out.set(await backing.read(guest, available, signal), outAt);
+    return readPadded(this.backing!, guest, out.subarray(outAt, outAt + n), signal);
   }
 
   /** Reads compressed clusters: adjacent ones in one host read, then decodes each. */
@@ -635,7 +653,11 @@ class Qcow2Disk implements Disk {
       i++;
       const group = toRead.slice(first, i);
       const start = group[0]!.host;
-      const bytes = s.compressedSource.read(start, runEnd - start, signal);
+      // Read into a pooled buffer, returned once every decode of the group is done with it.
+      const scratch = s.scratch.take(runEnd - start);
+      const input = scratch.subarray(0, runEnd - start);
+      const bytes = readInto(s.compressedSource, start, input, signal).then(() => input);
+      const decodes: Promise<unknown>[] = [];
       for (const part of group) {
         const whole = part.inCluster === 0 && part.count === cs;
         const decoded = bytes.then(async (run) => {
@@ -643,12 +665,14 @@ class Qcow2Disk implements Disk {
           await this.decode(run.subarray(part.host - start, part.host - start + part.length), target, part, s.activeReads > 1 || parts.length > 1);
           return target;
         });
+        decodes.push(decoded);
         if (whole) work.push(decoded.then(() => undefined));
         else {
           s.remember(part.host, decoded);
           work.push(decoded.then((cluster) => out.set(cluster.subarray(part.inCluster, part.inCluster + part.count), part.outAt)));
         }
       }
+      void Promise.allSettled(decodes).then(() => s.scratch.give(scratch));
     }
     await Promise.all(work);
   }
@@ -665,4 +689,11 @@ class Qcow2Disk implements Disk {
       });
     }
   }
+}
+
+/** Reads `out.length` bytes of `dev` from `at`; what lies past the device's end reads as zeros. */
+async function readPadded(dev: BlockDevice, at: number, out: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+  const available = Math.max(0, Math.min(out.length, dev.size - at));
+  if (available > 0) await readInto(dev, at, available === out.length ? out : out.subarray(0, available), signal);
+  if (available < out.length) out.fill(0, available);
 }

@@ -6,9 +6,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { DiskProbeError } from '../../src/index.js';
 import { nodeCodecs } from '../../src/node/index.js';
+import { poolStatus } from '../../src/node/decode-pool.js';
 
 const DATA = join(import.meta.dirname, 'data');
 const facts = readFileSync(join(DATA, 'frames.facts'), 'utf8')
@@ -36,6 +38,7 @@ describe('zstd through the worker pool', () => {
       return [f, sha256(out)] as const;
     });
     for (const [f, got] of await Promise.all(jobs)) expect(got, f.file).toBe(f.sha);
+    expect(poolStatus('zstd').workers).toBeGreaterThan(0);
   });
 
   it('queues more frames than the mailboxes hold, and enlarges a mailbox for a larger frame mid-stream', async () => {
@@ -82,6 +85,63 @@ describe('zstd through the worker pool', () => {
       expect(r.status).toBe('rejected');
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(DiskProbeError);
       expect(((r as PromiseRejectedResult).reason as DiskProbeError).code).toBe('E_CORRUPT');
+    }
+  });
+});
+
+describe('deflate through the worker pool', () => {
+  // Independent encoder: node:zlib's deflateRawSync, over data of several kinds and sizes.
+  const sample = (size: number, seed: number) => {
+    const out = new Uint8Array(size);
+    let x = seed;
+    for (let i = 0; i < size; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      out[i] = i % 3 === 0 ? x >>> 24 : (i >> 6) & 0xff;
+    }
+    return out;
+  };
+  const streams = [512, 4096, 65536, 2 << 20].map((size, k) => {
+    const data = sample(size, k + 1);
+    const stream = new Uint8Array(deflateRawSync(data));
+    const input = new Uint8Array(stream.length + 700).fill(0xa5);
+    input.set(stream);
+    return { data, stream, input };
+  });
+  const call = (input: Uint8Array, out: Uint8Array) => (async () => nodeCodecs.deflateRaw(input, out, { concurrent: true }))();
+
+  it('decodes many streams issued together, including one larger than the slots, to the original bytes', async () => {
+    const order = [...streams, ...streams, ...streams.slice(0, 3).flatMap((s) => [s, s, s, s, s, s, s, s, s, s])];
+    const outs = order.map((s) => new Uint8Array(s.data.length));
+    await Promise.all(order.map((s, k) => call(s.input, outs[k]!)));
+    order.forEach((s, k) => expect(sha256(outs[k]!), `stream ${k}`).toBe(sha256(s.data)));
+    // Decoded by the workers, not by the inline fallback.
+    expect(poolStatus('deflate')).toEqual({ workers: expect.any(Number) });
+    expect(poolStatus('deflate').workers).toBeGreaterThan(0);
+  });
+
+  it('reports corrupt, short, long and cut streams as E_CORRUPT and decodes good ones after them', async () => {
+    const good = streams[2]!;
+    const corrupt = good.input.slice();
+    corrupt[0] = 0xff; // block type 3: invalid
+    const cut = good.stream.slice(0, good.stream.length - 20);
+    const cases: [string, Uint8Array, number][] = [
+      ['corrupt', corrupt, good.data.length],
+      ['output longer than the stream', good.input, good.data.length + 1],
+      ['output shorter than the stream', good.input, good.data.length - 1],
+      ['stream cut short', cut, good.data.length],
+    ];
+    for (const concurrent of [true, false]) {
+      const results = await Promise.allSettled(
+        cases.flatMap(([, input, size]) => [0, 1, 2].map(() => (async () => nodeCodecs.deflateRaw(input, new Uint8Array(size), { concurrent }))())),
+      );
+      results.forEach((r, k) => {
+        expect(r.status, `${cases[Math.floor(k / 3)]![0]} (concurrent: ${concurrent})`).toBe('rejected');
+        expect((r as PromiseRejectedResult).reason).toBeInstanceOf(DiskProbeError);
+        expect(((r as PromiseRejectedResult).reason as DiskProbeError).code).toBe('E_CORRUPT');
+      });
+      const outs = Array.from({ length: 6 }, () => new Uint8Array(good.data.length));
+      await Promise.all(outs.map((out) => (async () => nodeCodecs.deflateRaw(good.input, out, { concurrent }))()));
+      for (const out of outs) expect(sha256(out)).toBe(sha256(good.data));
     }
   });
 });
