@@ -111,6 +111,8 @@ interface ChildPass {
   rate: number;
   peakGrowth: number;
   endGrowth: number;
+  /** Peak growth after the first 64 MiB were read, over the resident set at that point. */
+  afterWarm: number | null;
 }
 
 /** One read pass in a fresh Node process (tsx), so that resident memory starts cold. */
@@ -138,14 +140,14 @@ function coldRows(images: [string, string][], runs: number): string[] {
     return ok.length ? median(ok.map(pick)).toFixed(digits) : 'failed';
   };
   const floor = Array.from({ length: runs }, () => childPass(images[0]![1], 'alloc', 64));
-  rows.push(`| (floor: a fresh 64 KiB buffer per request, nothing read) | 64 | — | — | — | ${cell(floor, (p) => p.peakGrowth, 1)} MiB |`);
+  rows.push(`| (floor: a fresh 64 KiB buffer per request, nothing read) | 64 | — | — | — | — | ${cell(floor, (p) => p.peakGrowth, 1)} MiB |`);
   for (const [name, path] of images) {
     for (const depth of [1, 64]) {
       const head = Array.from({ length: runs }, () => childPass(path, 'node', depth, 64 << 20));
       const whole = Array.from({ length: runs }, () => childPass(path, 'node', depth));
       const fresh = Array.from({ length: runs }, () => childPass(path, 'node-read', depth));
       rows.push(
-        `| ${name} | ${depth} | ${cell(whole, (p) => p.rate, 0)} | ${cell(head, (p) => p.peakGrowth, 1)} MiB | ${cell(whole, (p) => p.peakGrowth, 1)} MiB | ${cell(fresh, (p) => p.peakGrowth, 1)} MiB |`,
+        `| ${name} | ${depth} | ${cell(whole, (p) => p.rate, 0)} | ${cell(head, (p) => p.peakGrowth, 1)} MiB | ${cell(whole, (p) => p.peakGrowth, 1)} MiB | ${cell(whole, (p) => p.afterWarm ?? NaN, 1)} MiB | ${cell(fresh, (p) => p.peakGrowth, 1)} MiB |`,
       );
     }
   }

@@ -17,6 +17,7 @@ export type { HttpDevice, HttpOptions, HttpStats } from './device/http.js';
 export { slice } from './device/slice.js';
 export { cached } from './device/cached.js';
 export type { CacheOptions, CacheStats, CachedDevice } from './device/cached.js';
+export { readInto } from './device/read-into.js';
 export { readChunks } from './device/stream.js';
 export type { ChunkOptions } from './device/stream.js';
 
