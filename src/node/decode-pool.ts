@@ -254,7 +254,6 @@ class DecodePool {
     const codec = this.kind.codec;
     return Array.from({ length: this.size }, () => {
       const worker = new Worker(source, { eval: true, workerData: data, resourceLimits: WORKER_LIMITS });
-      worker.unref();
       const lane: Lane = { worker, slotBytes: 0, base: 0, bytes: new Uint8Array(0), records: new Int32Array(0), free: [], jobs: [], busy: 0 };
       worker.on('message', (m: number | { slot: number; error: string } | { fatal: string }) => {
         if (typeof m === 'object' && 'fatal' in m) return this.fail(new Error(m.fatal));
@@ -282,6 +281,9 @@ class DecodePool {
       worker.on('exit', (code) => {
         if (code !== 0 && !this.failed) this.fail(new Error(`${codec} worker exited with code ${code}`));
       });
+      // After the listeners: adding a 'message' listener refs the worker's port again, and a
+      // worker that never got a job would then keep the process from exiting.
+      worker.unref();
       return lane;
     });
   }

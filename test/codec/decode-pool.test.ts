@@ -4,7 +4,9 @@
  * DiskProbeErrors, whichever thread decoded.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -143,5 +145,30 @@ describe('deflate through the worker pool', () => {
       await Promise.all(outs.map((out) => (async () => nodeCodecs.deflateRaw(good.input, out, { concurrent }))()));
       for (const out of outs) expect(sha256(out)).toBe(sha256(good.data));
     }
+  });
+});
+
+describe('the workers and process exit', () => {
+  it('lets a process that used the workers exit on its own', { timeout: 30_000 }, () => {
+    // A worker that never got a job used to keep its port referenced (a 'message' listener added
+    // after unref() refs it again), so `diskprobe convert` of a compressed image never exited.
+    const root = join(import.meta.dirname, '../..');
+    const script = `
+      import { nodeCodecs } from ${JSON.stringify(join(root, 'src/node/index.js'))};
+      import { deflateRawSync } from 'node:zlib';
+      const stream = deflateRawSync(new Uint8Array(65536).fill(7));
+      // One job, sent to the workers: the other worker (on a machine of two or more cores) gets none.
+      await nodeCodecs.deflateRaw(stream, new Uint8Array(65536), { concurrent: true });
+      console.log('decoded');
+    `;
+    // A file, not -e: Node ends an -e script when it has run, whatever still holds the loop.
+    const dir = mkdtempSync(join(tmpdir(), 'diskprobe-exit-'));
+    const file = join(dir, 'exit.mts');
+    writeFileSync(file, script);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 15_000 });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.stdout.trim()).toBe('decoded');
+    expect(r.signal, 'the process had to be killed: it did not exit').toBeNull();
+    expect(r.status).toBe(0);
   });
 });
