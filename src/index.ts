@@ -47,3 +47,6 @@ export type { LayoutOptions, ConfigSection, ConfigValue, PartitionTable, Volume,
 
 export { openFileSystem, ExtFileSystem, XfsFileSystem } from './fs/index.js';
 export type { OpenFileSystemOptions, DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions, Timestamp } from './fs/index.js';
+
+export { inspect, inspectLayout, GuestFileSystem, identify, fromOsRelease, fromReleaseLine, IDENTITY_FILES, elfArch, findVolume, splitMapperName, parseFstab, parseSpec, parseShellVars } from './guest/index.js';
+export type { Guest, GuestMount, Inspection, InspectOptions, MountedFileSystem, OsIdentity, ElfArch, SpecMatch, Fstab, FstabEntry, FstabSpec, ShellVar, ShellVars } from './guest/index.js';

@@ -3,10 +3,12 @@ import { DiskProbeError } from '../errors.js';
 import { openFileSystem, type DirEntry, type FileSystem, type Stats, type Timestamp } from '../fs/index.js';
 import { openImage, type OpenedImage } from '../node/image.js';
 import { readLayout, type Volume } from '../volume/index.js';
+import { inspectLayout } from '../guest/index.js';
 import { EXIT, toJson, UsageError, type Io } from './io.js';
 
-const VOLUME_HELP = `  --volume V   the volume: a partition number or id (1, p1), vg/lv, disk; may be left out when
-               the image has one filesystem diskprobe reads`;
+const VOLUME_HELP = `  --volume V   one volume's filesystem: a partition number or id (1, p1), vg/lv, disk. Without
+               it: the guest's own view (its root with its fstab's mounts) when the image holds
+               one operating system, else the one filesystem diskprobe reads`;
 
 export const LS_HELP = `Usage: diskprobe ls [-l] [-R] [--json] [--volume V] <image> [path]
 
@@ -52,7 +54,7 @@ Exit codes: 0 shown; 1 a path could not be read; 2 usage error, or the image or 
 could not be opened.
 `;
 
-/** The image's volume the user named (or the only one with a filesystem), opened. */
+/** The volume the user named, else the one guest's view, else the one filesystem diskprobe reads, opened. */
 async function openVolumeFs(image: string, volumeArg: string | undefined): Promise<{ fs: FileSystem; volume: Volume; opened: OpenedImage }> {
   const opened = await openImage(image);
   try {
@@ -63,6 +65,9 @@ async function openVolumeFs(image: string, volumeArg: string | undefined): Promi
       volume = layout.volumes.find((v) => v.id === id);
       if (!volume) throw new UsageError(`no volume "${volumeArg}" in ${image}; it has: ${layout.volumes.map((v) => v.id).join(', ')}`);
     } else {
+      const { guests } = await inspectLayout(layout);
+      if (guests.length === 1) return { fs: guests[0]!.fs, volume: layout.volumes.find((v) => v.id === guests[0]!.root)!, opened };
+      if (guests.length > 1) throw new UsageError(`several operating systems (roots ${guests.map((g) => g.root).join(', ')}); choose one with --volume`);
       const readable = layout.volumes.filter((v) => ['ext2', 'ext3', 'ext4', 'ext4dev', 'xfs'].includes(v.content.type) && v.problem === undefined);
       if (readable.length !== 1) {
         throw new UsageError(`${readable.length === 0 ? 'no volume holds a filesystem diskprobe reads' : `several volumes hold filesystems (${readable.map((v) => v.id).join(', ')})`}; choose one with --volume`);

@@ -9,6 +9,7 @@ import { convertCommand, CONVERT_HELP } from './convert.js';
 import { infoCommand, INFO_HELP } from './info.js';
 import { volumesCommand, VOLUMES_HELP } from './volumes.js';
 import { catCommand, CAT_HELP, lsCommand, LS_HELP, statCommand, STAT_HELP } from './files.js';
+import { inspectCommand, INSPECT_HELP } from './inspect.js';
 import { EXIT, UsageError, type Io } from './io.js';
 
 const HELP = `diskprobe — look inside virtual machine disk images without mounting them
@@ -20,8 +21,9 @@ Commands:
   info <path|url>                what an image says of itself (header, snapshots, backing chain)
   convert <image> -O raw <out|->  write the guest-visible bytes as a raw image
   volumes <path|url>...          partitions, RAID and LVM volumes, and what each holds
-  ls [-l] [-R] <image> [path]    list a directory of a filesystem in an image
-  cat <image> <path>             write a file of a filesystem in an image to standard output
+  inspect <image>...             the operating systems inside: distribution, arch, hostname, mounts
+  ls [-l] [-R] <image> [path]    list a directory of the guest (or of a filesystem) in an image
+  cat <image> <path>             write a file of the guest (or of a filesystem) to standard output
   stat <image> <path>...         what a filesystem records of a path (-f: of itself)
 
 Options:
@@ -36,6 +38,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: Io) => Promise<number
   convert: { run: convertCommand, help: CONVERT_HELP },
   info: { run: infoCommand, help: INFO_HELP },
   volumes: { run: volumesCommand, help: VOLUMES_HELP },
+  inspect: { run: inspectCommand, help: INSPECT_HELP },
   ls: { run: lsCommand, help: LS_HELP },
   cat: { run: catCommand, help: CAT_HELP },
   stat: { run: statCommand, help: STAT_HELP },

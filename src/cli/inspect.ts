@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import { inspect, type Guest } from '../guest/index.js';
+import { openImage, type OpenedImage } from '../node/image.js';
+import { EXIT, toJson, UsageError, type Io } from './io.js';
+
+export const INSPECT_HELP = `Usage: diskprobe inspect [--json] <image>...
+
+Finds the operating systems in an image (several images: the disks of one machine) without
+booting or mounting anything, like virt-inspector: for each root, the distribution and version,
+the architecture, the hostname, and the guest's fstab mounted onto it (which volume each line
+names, or why none), with what was odd along the way.
+
+Options:
+  --json       print JSON
+  -h, --help   show this help
+
+Exit codes: 0 at least one operating system found; 1 none found; 2 usage error, or an image
+could not be opened.
+`;
+
+/** A guest as JSON: everything but the live filesystem view, plus the mounts it assembled. */
+export function guestJson(g: Guest): Record<string, unknown> {
+  const { fs, ...rest } = g;
+  return { ...rest, mounted: fs.mounted.map((m) => ({ path: m.path, volume: m.source, type: m.fs.type })) };
+}
+
+function describe(g: Guest): string {
+  const id = g.identity;
+  const lines = [`${id.product ?? id.name ?? (id.distro === 'unknown' ? 'unknown Linux' : id.distro)} on ${g.root}`];
+  const row = (k: string, v: string | undefined) => v !== undefined && lines.push(`  ${k.padEnd(10)} ${v}`);
+  row('distro', [id.distro, id.version, id.codename && `(${id.codename})`].filter(Boolean).join(' '));
+  if (id.source) row('from', id.source);
+  row('arch', g.arch ? `${g.arch} (${g.archSource})` : 'unknown');
+  row('hostname', g.hostname ?? '-');
+  if (g.mounts.length) {
+    lines.push('  fstab:');
+    const width = Math.max(...g.mounts.map((m) => m.mountpoint.length));
+    for (const m of g.mounts) {
+      lines.push(`    ${String(m.line ?? '').padStart(3)}  ${m.mountpoint.padEnd(width)}  ${(m.volume ?? '-').padEnd(12)} ${m.type.padEnd(6)} ${m.status}${m.reason ? `: ${m.reason}` : ''}`);
+    }
+  }
+  if (g.crypttab.length) lines.push(`  crypttab:  ${g.crypttab.map((c) => `${c.name} (${c.device})`).join(', ')}`);
+  for (const f of g.findings) lines.push(`  ${f.severity}: ${f.message} [${f.code}]`);
+  return lines.join('\n');
+}
+
+export async function inspectCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  if (positionals.length < 1) throw new UsageError('expected at least one image');
+  const opened: OpenedImage[] = [];
+  try {
+    for (const p of positionals) opened.push(await openImage(p));
+    const result = await inspect(opened.map((o) => o.disk));
+    if (values.json) {
+      io.out(`${toJson({ guests: result.guests.map(guestJson), findings: result.findings })}\n`);
+    } else {
+      if (result.guests.length === 0) io.out('no operating system found\n');
+      io.out(result.guests.map(describe).join('\n\n') + (result.guests.length ? '\n' : ''));
+      for (const f of result.findings) io.out(`${f.severity}: ${f.message} [${f.code}]\n`);
+    }
+    return result.guests.length ? EXIT.OK : EXIT.PROBLEM;
+  } finally {
+    await Promise.all(opened.map((o) => o.close()));
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * Offline inspection of Linux guests: find every volume that holds an OS root, say which
+ * distribution it is, and mount the guest's own fstab onto it. Each oddity (an fstab line that
+ * does not parse, an entry for a disk that is not there, a dangling os-release link, a volume
+ * that cannot be read) becomes a finding and the rest goes on.
+ */
+import type { BlockDevice } from '../device/types.js';
+import type { Finding } from '../container/types.js';
+import { DiskProbeError, ErrorCode } from '../errors.js';
+import { openFileSystem } from '../fs/index.js';
+import type { FileSystem } from '../fs/types.js';
+import { readLayout, type LayoutOptions } from '../volume/index.js';
+import type { Volume, VolumeLayout } from '../volume/types.js';
+import { findVolume } from './devices.js';
+import { elfArch } from './elf.js';
+import { IDENTITY_FILES, identify, type OsIdentity } from './identity.js';
+import { parseFstab, type FstabEntry } from './parse/fstab.js';
+import { parseShellVars } from './parse/shell-vars.js';
+import { GuestFileSystem, normaliseMountPath, type MountedFileSystem } from './view.js';
+
+/** What became of one fstab entry. */
+export interface GuestMount {
+  mountpoint: string;
+  /** The device as the fstab line wrote it. */
+  device: string;
+  type: string;
+  options: string[];
+  /** fstab line number. */
+  line?: number;
+  /** The volume it resolved to. */
+  volume?: string;
+  /**
+   * `mounted`: part of the guest view; `skipped`: not a local disk filesystem (swap, tmpfs,
+   * network, bind, `noauto`); `not-found`: no volume matches; `unsupported`: found, but not
+   * readable by this version (btrfs subvolumes, a filesystem without a reader); `failed`: the
+   * filesystem did not open.
+   */
+  status: 'mounted' | 'skipped' | 'not-found' | 'unsupported' | 'failed';
+  reason?: string;
+}
+
+/** One Linux installation. */
+export interface Guest {
+  os: 'linux';
+  /** The volume holding `/`. */
+  root: string;
+  identity: OsIdentity;
+  hostname?: string;
+  /** Architecture from an ELF binary of the guest, and which one. */
+  arch?: string;
+  archSource?: string;
+  /** fstab entries as parsed (with line numbers). */
+  fstab: FstabEntry[];
+  mounts: GuestMount[];
+  /** /etc/crypttab entries (noted: encrypted volumes are not opened). */
+  crypttab: { line: number; name: string; device: string }[];
+  findings: Finding[];
+  /** The guest's files with its fstab mounted: a `FileSystem`. */
+  fs: GuestFileSystem;
+}
+
+/** What inspection found, guests and all. */
+export interface Inspection {
+  guests: Guest[];
+  layout: VolumeLayout;
+  /** Findings not about one guest: volumes that could not be opened, several roots. */
+  findings: Finding[];
+}
+
+export interface InspectOptions extends LayoutOptions {
+  signal?: AbortSignal;
+}
+
+/** Files larger than this are not read as configuration. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** Filesystem types that are not on a local disk. */
+const NOT_DISK = new Set(['swap', 'proc', 'sysfs', 'tmpfs', 'devtmpfs', 'devpts', 'ramfs', 'securityfs', 'debugfs', 'tracefs', 'cgroup', 'cgroup2', 'pstore', 'efivarfs', 'bpf', 'hugetlbfs', 'mqueue', 'configfs', 'fusectl', 'binfmt_misc', 'autofs', 'overlay', 'squashfs', 'iso9660', 'udf', 'nfs', 'nfs4', 'cifs', 'smbfs', 'sshfs', 'fuse', 'fuse.sshfs', 'glusterfs', 'ceph', '9p', 'virtiofs', 'none']);
+/** Binaries whose ELF header gives the architecture, in order. */
+const ARCH_BINARIES = ['/bin/sh', '/bin/bash', '/usr/bin/bash', '/bin/ls', '/usr/bin/ls', '/bin/busybox', '/sbin/init', '/usr/lib/systemd/systemd', '/lib/systemd/systemd'];
+
+/** A file's text, `undefined` if it is not there; other failures become findings. */
+async function readText(fs: FileSystem, path: string, findings: Finding[]): Promise<string | undefined> {
+  try {
+    const bytes = await fs.readFile(path, { maxBytes: MAX_CONFIG_BYTES });
+    return new TextDecoder('utf-8').decode(bytes);
+  } catch (e) {
+    if (!(e instanceof DiskProbeError)) throw e;
+    if (e.code === ErrorCode.NOT_FOUND) {
+      // A link whose target is missing (a dangling /etc/os-release) is worth saying.
+      const link = await fs.lstat(path).catch(() => undefined);
+      if (link?.type === 'symlink') {
+        const target = await fs.readlink(path).catch(() => '?');
+        findings.push({ severity: 'warning', code: 'guest.dangling-link', message: `${path} is a symbolic link to ${target}, which does not exist` });
+      }
+      return undefined;
+    }
+    if (e.code === ErrorCode.NOT_DIRECTORY) return undefined;
+    findings.push({ severity: 'warning', code: 'guest.unreadable', message: `${path} could not be read: ${e.message}` });
+    return undefined;
+  }
+}
+
+async function exists(fs: FileSystem, path: string): Promise<boolean> {
+  try {
+    await fs.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof DiskProbeError) return false;
+    throw e;
+  }
+}
+
+/** Whether a filesystem holds an OS root: an identity file, or an fstab and a shell. */
+async function isRoot(fs: FileSystem): Promise<boolean> {
+  for (const file of IDENTITY_FILES) if (await exists(fs, file)) return true;
+  return (await exists(fs, '/etc/fstab')) && ((await exists(fs, '/bin/sh')) || (await exists(fs, '/usr/bin/sh')));
+}
+
+/** Inspects the guests on a disk (or the disks of one machine). */
+export async function inspect(disks: BlockDevice | readonly BlockDevice[], options: InspectOptions = {}): Promise<Inspection> {
+  const layout = await readLayout(disks, options);
+  return inspectLayout(layout, options);
+}
+
+/** Inspects the guests on volumes already read with `readLayout`. */
+export async function inspectLayout(layout: VolumeLayout, options: InspectOptions = {}): Promise<Inspection> {
+  const findings: Finding[] = [];
+  const opened = new Map<string, Promise<FileSystem>>();
+  const open = (v: Volume) => {
+    let fs = opened.get(v.id);
+    if (!fs) {
+      fs = openFileSystem(v, options.signal ? { signal: options.signal } : {});
+      fs.catch(() => undefined);
+      opened.set(v.id, fs);
+    }
+    return fs;
+  };
+  const guests: Guest[] = [];
+  for (const v of layout.volumes) {
+    if (v.problem || v.content.usage !== 'filesystem') continue;
+    let fs: FileSystem;
+    try {
+      fs = await open(v);
+    } catch (e) {
+      if (!(e instanceof DiskProbeError)) throw e;
+      if (e.code !== ErrorCode.UNSUPPORTED) findings.push({ severity: 'warning', code: 'guest.volume-unreadable', message: `${v.id} (${v.content.type}) could not be opened: ${e.message}` });
+      continue;
+    }
+    if (!(await isRoot(fs))) continue;
+    guests.push(await inspectRoot(v, fs, layout, open));
+  }
+  if (guests.length > 1) {
+    findings.push({ severity: 'info', code: 'guest.multiple-roots', message: `${guests.length} operating system roots: ${guests.map((g) => `${g.root} (${g.identity.product ?? g.identity.distro})`).join(', ')}` });
+  }
+  return { guests, layout, findings };
+}
+
+async function inspectRoot(root: Volume, rootFs: FileSystem, layout: VolumeLayout, open: (v: Volume) => Promise<FileSystem>): Promise<Guest> {
+  const findings: Finding[] = [];
+  const mounts: GuestMount[] = [];
+  const mounted: MountedFileSystem[] = [{ path: '/', fs: rootFs, source: root.id }];
+
+  // fstab first: identity files may live on a separate /usr.
+  const fstabText = await readText(rootFs, '/etc/fstab', findings);
+  const fstab = fstabText === undefined ? { entries: [], unparsed: [] } : parseFstab(fstabText);
+  if (fstabText === undefined) findings.push({ severity: 'warning', code: 'guest.no-fstab', message: '/etc/fstab is missing: only the root filesystem is mounted' });
+  for (const u of fstab.unparsed) findings.push({ severity: 'warning', code: 'guest.fstab-line', message: `/etc/fstab line ${u.line} is not an fstab entry (${u.reason}): ${u.text.trim()}` });
+
+  for (const e of fstab.entries) {
+    const mount: GuestMount = { mountpoint: e.mountpoint, device: e.device, type: e.type, options: e.options, line: e.line, status: 'skipped' };
+    mounts.push(mount);
+    const where = normaliseMountPath(e.mountpoint);
+    if (NOT_DISK.has(e.type) || e.type.startsWith('fuse.') || where === undefined) {
+      mount.reason = where !== undefined || e.type === 'swap' ? `${e.type} is not a filesystem on a disk` : 'not a mount point';
+      continue;
+    }
+    if (e.options.includes('bind') || e.options.includes('rbind')) {
+      mount.reason = 'a bind mount';
+      continue;
+    }
+    const match = findVolume(e.spec, layout);
+    if (!match.volume) {
+      mount.status = e.options.includes('noauto') || e.options.includes('nofail') ? 'skipped' : 'not-found';
+      mount.reason = match.reason;
+      if (mount.status === 'not-found') findings.push({ severity: 'warning', code: 'guest.fstab-missing-device', message: `/etc/fstab line ${e.line}: ${e.device} for ${e.mountpoint}: ${match.reason}` });
+      continue;
+    }
+    mount.volume = match.volume.id;
+    if (match.note) mount.reason = match.note;
+    if (where === '/') {
+      mount.status = 'mounted';
+      if (match.volume.id !== root.id) findings.push({ severity: 'warning', code: 'guest.fstab-root-elsewhere', message: `/etc/fstab line ${e.line} mounts ${match.volume.id} at /, but this root was found on ${root.id}` });
+      continue;
+    }
+    const subvol = e.options.find((o) => o.startsWith('subvol=') || o.startsWith('subvolid='));
+    if (subvol) {
+      mount.status = 'unsupported';
+      mount.reason = `btrfs subvolumes (${subvol}) are not read by this version`;
+      continue;
+    }
+    try {
+      mounted.push({ path: where, fs: await open(match.volume), source: match.volume.id });
+      mount.status = 'mounted';
+    } catch (err) {
+      if (!(err instanceof DiskProbeError)) throw err;
+      mount.status = err.code === ErrorCode.UNSUPPORTED ? 'unsupported' : 'failed';
+      mount.reason = err.reason;
+      if (mount.status === 'failed') findings.push({ severity: 'warning', code: 'guest.mount-failed', message: `/etc/fstab line ${e.line}: ${match.volume.id} for ${e.mountpoint} did not open: ${err.message}` });
+    }
+  }
+  const fs = new GuestFileSystem(mounted, root.id);
+
+  const identityFiles = new Map<string, string>();
+  for (const file of IDENTITY_FILES) {
+    const text = await readText(fs, file, findings);
+    if (text !== undefined) identityFiles.set(file, text);
+  }
+  const identity = identify(identityFiles);
+  if (identity.distro === 'unknown') findings.push({ severity: 'warning', code: 'guest.unknown-distro', message: 'no os-release or release file names the distribution' });
+
+  const guest: Guest = { os: 'linux', root: root.id, identity, fstab: fstab.entries, mounts, crypttab: [], findings, fs };
+  const hostname = await readHostname(fs, findings);
+  if (hostname) guest.hostname = hostname;
+  for (const path of ARCH_BINARIES) {
+    let head: Uint8Array;
+    try {
+      const stream = fs.createReadStream(path, { end: 64, chunkSize: 64 }).getReader();
+      const chunk = await stream.read();
+      await stream.cancel();
+      if (chunk.done) continue;
+      head = chunk.value;
+    } catch (e) {
+      if (e instanceof DiskProbeError) continue;
+      throw e;
+    }
+    const elf = elfArch(head);
+    if (elf) {
+      guest.arch = elf.arch;
+      guest.archSource = path;
+      break;
+    }
+  }
+  if (!guest.arch) findings.push({ severity: 'warning', code: 'guest.no-arch', message: `no ELF binary among ${ARCH_BINARIES.join(', ')}: architecture unknown` });
+
+  const crypttab = await readText(fs, '/etc/crypttab', findings);
+  if (crypttab) {
+    crypttab.split(/\r?\n/).forEach((line, i) => {
+      const fields = line.trim().split(/\s+/);
+      if (fields[0] && !fields[0].startsWith('#') && fields.length >= 2) guest.crypttab.push({ line: i + 1, name: fields[0], device: fields[1]! });
+    });
+    if (guest.crypttab.length) findings.push({ severity: 'info', code: 'guest.encrypted-volumes', message: `/etc/crypttab lists ${guest.crypttab.length} encrypted volume(s); they are not opened` });
+  }
+  return guest;
+}
+
+/** /etc/hostname, /etc/HOSTNAME (SUSE), or HOSTNAME= in /etc/sysconfig/network (RHEL 6). */
+async function readHostname(fs: FileSystem, findings: Finding[]): Promise<string | undefined> {
+  for (const path of ['/etc/hostname', '/etc/HOSTNAME']) {
+    const text = await readText(fs, path, findings);
+    const line = text
+      ?.split(/\r?\n/)
+      .map((l) => l.replace(/#.*/, '').trim())
+      .find(Boolean);
+    if (line) return line;
+  }
+  const network = await readText(fs, '/etc/sysconfig/network', findings);
+  return network ? parseShellVars(network).vars.get('HOSTNAME')?.value || undefined : undefined;
+}

@@ -1,0 +1,115 @@
+/**
+ * Inspection of the fixture guests (fixtures/guests.sh) against what the real tools said of
+ * them: blkid for which volume each fstab line names, sfdisk for partition UUIDs, sh itself for
+ * os-release, readelf for the architecture, sha256sum for files placed on separate mounts.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { inspect, type Guest } from '../../src/index.js';
+import { openImage } from '../../src/node/index.js';
+import { FIXTURES } from '../helpers/fixtures.js';
+import { runCli } from '../helpers/cli.js';
+
+const GUESTS = join(FIXTURES, 'guests');
+const names = readdirSync(GUESTS)
+  .filter((f) => f.endsWith('.facts.json'))
+  .map((f) => f.slice(0, -'.facts.json'.length));
+const factsOf = (name: string): Record<string, any> => JSON.parse(readFileSync(join(GUESTS, `${name}.facts.json`), 'utf8'));
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** readelf's Machine and Class, in the names libguestfs uses. */
+function archOf(readelf: Record<string, string>): string {
+  const names: Record<string, string> = { 'Advanced Micro Devices X86-64': 'x86_64', 'Intel 80386': 'i386', AArch64: 'aarch64', ARM: 'arm' };
+  const arch = names[readelf.Machine!];
+  if (!arch) throw new Error(`no name for readelf's machine "${readelf.Machine}"`);
+  return arch;
+}
+
+/** The volume an expected fstab line names, by the tools' facts. */
+function volumeFor(f: Record<string, any>, want: Record<string, string>): string {
+  if (want.volume) return want.volume;
+  const blkid = f.blkid as Record<string, Record<string, string>>;
+  if (want.uuid) return Object.entries(blkid).find(([, b]) => b.UUID?.toLowerCase() === want.uuid!.toLowerCase())![0];
+  if (want.label) return Object.entries(blkid).find(([, b]) => b.LABEL === want.label)![0];
+  if (want.partuuid) {
+    const part = f.sfdisk.partitiontable.partitions.find((p: { uuid?: string }) => p.uuid?.toLowerCase() === want.partuuid);
+    return `p${/(\d+)$/.exec(part.node)![1]}`;
+  }
+  throw new Error(`fixture line ${want.line} names no volume`);
+}
+
+describe.each(names)('guest fixture %s', (name) => {
+  const f = factsOf(name);
+  const expected = f.expected.guests as Record<string, any>[];
+
+  it('inspects to what the tools recorded', async () => {
+    const image = await openImage(join(GUESTS, `${name}.qcow2`));
+    try {
+      const { guests, findings } = await inspect(image.disk);
+      expect(guests.map((g) => g.root)).toEqual(expected.map((e) => e.root));
+      if (expected.length > 1) expect(findings.map((x) => x.code)).toContain('guest.multiple-roots');
+      for (const [k, want] of expected.entries()) {
+        const g: Guest = guests[k]!;
+        expect(g.identity.distro).toBe(want.distro);
+        if (want.version) expect(g.identity.version).toBe(want.version);
+        if (want.codename) expect(g.identity.codename).toBe(want.codename);
+        expect(g.hostname).toBe(want.hostname);
+        expect(g.arch).toBe(archOf(f.readelf));
+        // os-release as sh reads it.
+        if (f.osRelease && g.identity.source?.endsWith('os-release')) {
+          expect(g.identity.distro).toBe(f.osRelease.ID);
+          expect(g.identity.name).toBe(f.osRelease.NAME);
+          expect(g.identity.product).toBe(f.osRelease.PRETTY_NAME);
+          expect(g.identity.version?.startsWith(f.osRelease.VERSION_ID)).toBe(true);
+          expect(g.identity.codename).toBe(f.osRelease.VERSION_CODENAME);
+        }
+        for (const line of want.fstab as Record<string, any>[]) {
+          const mount = g.mounts.find((m) => m.line === line.line);
+          expect(mount, `fstab line ${line.line}`).toBeDefined();
+          expect(mount!.status, `fstab line ${line.line}: ${mount!.reason ?? ''}`).toBe(line.status);
+          if (line.status === 'mounted' || line.status === 'unsupported') expect(mount!.volume).toBe(volumeFor(f, line));
+        }
+        expect(g.mounts.length).toBe(want.fstab.length);
+        for (const n of want.unparsedLines ?? []) expect(g.findings.some((x) => x.code === 'guest.fstab-line' && x.message.includes(`line ${n} `))).toBe(true);
+        for (const p of want.danglingLinks ?? []) expect(g.findings.some((x) => x.code === 'guest.dangling-link' && x.message.startsWith(p))).toBe(true);
+        expect(g.crypttab.map((c) => c.name)).toEqual(want.crypttab ?? []);
+        // Files through the guest's view, across its mounts.
+        if (k === 0) for (const [path, sha] of Object.entries(f.files ?? {})) expect(sha256(await g.fs.readFile(path)), path).toBe(sha);
+      }
+    } finally {
+      await image.close();
+    }
+  });
+});
+
+describe('the CLI on guests', () => {
+  it('inspect --json gives the guests without their live views', async () => {
+    const r = await runCli(['inspect', '--json', join(GUESTS, 'debian.qcow2')]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out) as { guests: Record<string, any>[] };
+    expect(out.guests).toHaveLength(1);
+    expect(out.guests[0]!.identity.distro).toBe('debian');
+    expect(out.guests[0]!.fs).toBeUndefined();
+    expect(out.guests[0]!.mounted.map((m: { path: string; volume: string }) => `${m.path}=${m.volume}`)).toEqual(['/=p3', '/boot=p2']);
+  });
+
+  it('cat and ls without --volume use the guest view; several guests ask for --volume', async () => {
+    const f = factsOf('rhel');
+    const cat = await runCli(['cat', join(GUESTS, 'rhel.qcow2'), '/home/alice/note.txt']);
+    expect(cat.code).toBe(0);
+    expect(sha256(cat.bytes)).toBe(f.files['/home/alice/note.txt']);
+    const ls = await runCli(['ls', join(GUESTS, 'rhel.qcow2'), '/boot/grub2']);
+    expect(ls.out.trim().split('\n')).toEqual(['grub.cfg']);
+    const dual = await runCli(['ls', join(GUESTS, 'dual.qcow2'), '/']);
+    expect(dual.code).toBe(2);
+    expect(dual.err).toMatch(/several operating systems/);
+  });
+
+  it('inspect says so when there is no operating system', async () => {
+    const r = await runCli(['inspect', join(FIXTURES, 'volumes', 'mbr.qcow2')]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/no operating system found/);
+  });
+});
