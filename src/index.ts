@@ -48,5 +48,5 @@ export type { LayoutOptions, ConfigSection, ConfigValue, PartitionTable, Volume,
 export { openFileSystem, ExtFileSystem, XfsFileSystem } from './fs/index.js';
 export type { OpenFileSystemOptions, DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions, Timestamp } from './fs/index.js';
 
-export { inspect, inspectLayout, GuestFileSystem, identify, fromOsRelease, fromReleaseLine, IDENTITY_FILES, elfArch, findVolume, splitMapperName, parseFstab, parseSpec, parseShellVars } from './guest/index.js';
-export type { Guest, GuestMount, Inspection, InspectOptions, MountedFileSystem, OsIdentity, ElfArch, SpecMatch, Fstab, FstabEntry, FstabSpec, ShellVar, ShellVars } from './guest/index.js';
+export { inspect, inspectLayout, GuestFileSystem, Services, SERVICES_OF_INTEREST, bzImageVersion, listKernels, readBoot, parseGrubCfg, parseGrubEnv, parseBlsEntry, parseMenuLst, compareVersions, parseSshdConfig, sshdEffective, SSHD_DEFAULTS, parsePasswd, parseShadow, parseAdjtime, passwordState, identify, fromOsRelease, fromReleaseLine, IDENTITY_FILES, elfArch, findVolume, splitMapperName, parseFstab, parseSpec, parseShellVars } from './guest/index.js';
+export type { Guest, GuestConfig, BootInfo, Kernel, ServiceState, BootConfig, BootEntry, GrubOptions, SshdConfig, IncludeAccess, PasswdEntry, ShadowEntry, PasswordState, GuestMount, Inspection, InspectOptions, MountedFileSystem, OsIdentity, ElfArch, SpecMatch, Fstab, FstabEntry, FstabSpec, ShellVar, ShellVars } from './guest/index.js';

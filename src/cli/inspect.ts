@@ -7,8 +7,10 @@ export const INSPECT_HELP = `Usage: diskprobe inspect [--json] <image>...
 
 Finds the operating systems in an image (several images: the disks of one machine) without
 booting or mounting anything, like virt-inspector: for each root, the distribution and version,
-the architecture, the hostname, and the guest's fstab mounted onto it (which volume each line
-names, or why none), with what was odd along the way.
+the architecture, the hostname, the guest's fstab mounted onto it (which volume each line
+names, or why none), the installed kernels and the one the boot loader starts by default with
+its command line, whether the services the cloud checks ask about start at boot, and sshd,
+SELinux and clock settings, with what was odd along the way.
 
 Options:
   --json       print JSON
@@ -40,6 +42,16 @@ function describe(g: Guest): string {
     }
   }
   if (g.crypttab.length) lines.push(`  crypttab:  ${g.crypttab.map((c) => `${c.name} (${c.device})`).join(', ')}`);
+  row('kernels', g.kernels.length ? g.kernels.map((k) => k.version).join(', ') : 'none in /boot');
+  const b = g.boot;
+  row('boot', b.loader === 'none' ? 'no boot loader configuration' : `${b.loader} (${b.configPath})${b.defaultEntry ? `, default "${b.defaultEntry.title}"` : ', no default entry'}`);
+  if (b.defaultKernel) row('kernel', `${b.defaultKernel.version}${b.defaultKernel.initramfs ? ` with ${b.defaultKernel.initramfs}` : ''}`);
+  if (b.cmdline !== undefined) row('cmdline', b.cmdline);
+  if (g.services.length) row('services', g.services.map((s) => `${s.name} ${s.state}`).join(', '));
+  const c = g.config;
+  if (c.sshd) row('sshd', `PermitRootLogin ${c.sshd.permitrootlogin}, PasswordAuthentication ${c.sshd.passwordauthentication}, Port ${c.sshd.port}, UseDNS ${c.sshd.usedns}`);
+  if (c.selinux) row('selinux', `${c.selinux.mode ?? '-'}${c.selinux.type ? ` (${c.selinux.type})` : ''}`);
+  if (c.rtc) row('rtc', c.rtc);
   for (const f of g.findings) lines.push(`  ${f.severity}: ${f.message} [${f.code}]`);
   return lines.join('\n');
 }

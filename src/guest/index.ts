@@ -1,9 +1,15 @@
 /**
  * Guest inspection: which operating systems a disk holds and what they would boot with, read
  * through the filesystem readers. This version inspects Linux roots: identity, architecture,
- * hostname and the fstab mounts; kernels, initramfs, services, network and packages follow.
+ * hostname, the fstab mounts, kernels and the boot loader's default, services and the
+ * configuration the checks read; initramfs, network and packages follow.
  */
-export { inspect, inspectLayout, type Guest, type GuestMount, type Inspection, type InspectOptions } from './inspect.js';
+export { inspect, inspectLayout, type Guest, type GuestConfig, type GuestMount, type Inspection, type InspectOptions } from './inspect.js';
+export { bzImageVersion, listKernels, readBoot, type BootInfo, type Kernel } from './boot.js';
+export { Services, SERVICES_OF_INTEREST, type ServiceState } from './services.js';
+export { parseGrubCfg, parseGrubEnv, parseBlsEntry, parseMenuLst, compareVersions, type BootConfig, type BootEntry, type GrubOptions } from './parse/grub.js';
+export { parseSshdConfig, effective as sshdEffective, SSHD_DEFAULTS, type SshdConfig, type IncludeAccess } from './parse/sshd.js';
+export { parsePasswd, parseShadow, parseAdjtime, passwordState, type PasswdEntry, type ShadowEntry, type PasswordState } from './parse/accounts.js';
 export { GuestFileSystem, type MountedFileSystem } from './view.js';
 export { identify, fromOsRelease, fromReleaseLine, IDENTITY_FILES, type OsIdentity } from './identity.js';
 export { elfArch, type ElfArch } from './elf.js';

@@ -17,6 +17,10 @@ import { IDENTITY_FILES, identify, type OsIdentity } from './identity.js';
 import { parseFstab, type FstabEntry } from './parse/fstab.js';
 import { parseShellVars } from './parse/shell-vars.js';
 import { GuestFileSystem, normaliseMountPath, type MountedFileSystem } from './view.js';
+import { listKernels, readBoot, type BootInfo, type Kernel } from './boot.js';
+import { Services, SERVICES_OF_INTEREST, type ServiceState } from './services.js';
+import { effective, globToRegExp, parseSshdConfig } from './parse/sshd.js';
+import { parseAdjtime, parsePasswd, parseShadow, type PasswordState } from './parse/accounts.js';
 
 /** What became of one fstab entry. */
 export interface GuestMount {
@@ -39,6 +43,20 @@ export interface GuestMount {
   reason?: string;
 }
 
+/** Configuration the cloud checks read, as the guest's files state it. */
+export interface GuestConfig {
+  /** sshd_config's global values (as `sshd -T` prints them) of the keywords the checks read. */
+  sshd?: { permitrootlogin?: string; port?: string; passwordauthentication?: string; usedns?: string; files: string[]; matches: number };
+  /** /etc/selinux/config: SELINUX= and SELINUXTYPE=. */
+  selinux?: { mode?: string; type?: string };
+  /** /etc/adjtime's clock mode. */
+  rtc?: 'UTC' | 'LOCAL';
+  /** /etc/ufw/ufw.conf ENABLED=. */
+  ufwEnabled?: boolean;
+  /** root's /etc/passwd entry and what /etc/shadow says of its password (never the hash). */
+  root?: { uid: number; shell: string; password?: PasswordState };
+}
+
 /** One Linux installation. */
 export interface Guest {
   os: 'linux';
@@ -54,6 +72,13 @@ export interface Guest {
   mounts: GuestMount[];
   /** /etc/crypttab entries (noted: encrypted volumes are not opened). */
   crypttab: { line: number; name: string; device: string }[];
+  /** Installed kernels, newest first. */
+  kernels: Kernel[];
+  /** The boot loader's entries, default entry, default kernel and command line. */
+  boot: BootInfo;
+  /** Whether the services the cloud checks ask about start at boot. */
+  services: ServiceState[];
+  config: GuestConfig;
   findings: Finding[];
   /** The guest's files with its fstab mounted: a `FileSystem`. */
   fs: GuestFileSystem;
@@ -218,7 +243,7 @@ async function inspectRoot(root: Volume, rootFs: FileSystem, layout: VolumeLayou
   const identity = identify(identityFiles);
   if (identity.distro === 'unknown') findings.push({ severity: 'warning', code: 'guest.unknown-distro', message: 'no os-release or release file names the distribution' });
 
-  const guest: Guest = { os: 'linux', root: root.id, identity, fstab: fstab.entries, mounts, crypttab: [], findings, fs };
+  const guest: Guest = { os: 'linux', root: root.id, identity, fstab: fstab.entries, mounts, crypttab: [], kernels: [], boot: { loader: 'none', entries: [] }, services: [], config: {}, findings, fs };
   const hostname = await readHostname(fs, findings);
   if (hostname) guest.hostname = hostname;
   for (const path of ARCH_BINARIES) {
@@ -250,7 +275,68 @@ async function inspectRoot(root: Volume, rootFs: FileSystem, layout: VolumeLayou
     });
     if (guest.crypttab.length) findings.push({ severity: 'info', code: 'guest.encrypted-volumes', message: `/etc/crypttab lists ${guest.crypttab.length} encrypted volume(s); they are not opened` });
   }
+
+  guest.kernels = await listKernels(fs, findings);
+  guest.boot = await readBoot(fs, guest.kernels, findings);
+  const services = new Services(fs);
+  for (const name of SERVICES_OF_INTEREST) {
+    const s = await services.state(name);
+    if (s.state !== 'absent') guest.services.push(s);
+  }
+  guest.config = await readConfig(fs, findings);
   return guest;
+}
+
+/** The configuration files the checks read. */
+async function readConfig(fs: FileSystem, findings: Finding[]): Promise<GuestConfig> {
+  const config: GuestConfig = {};
+  const sshd = await readText(fs, '/etc/ssh/sshd_config', findings);
+  if (sshd !== undefined) {
+    const parsed = await parseSshdConfig(sshd, {
+      read: (p) => readText(fs, p, findings),
+      glob: async (pattern) => {
+        const dir = pattern.slice(0, pattern.lastIndexOf('/')) || '/';
+        const re = globToRegExp(pattern.slice(pattern.lastIndexOf('/') + 1));
+        const names = await fs.readdir(dir).then(
+          (list) => list.map((e) => e.name),
+          (e: unknown) => {
+            if (e instanceof DiskProbeError) return [];
+            throw e;
+          },
+        );
+        return names.filter((n) => re.test(n)).sort().map((n) => `${dir === '/' ? '' : dir}/${n}`);
+      },
+    });
+    config.sshd = { files: parsed.files, matches: parsed.matches.length };
+    for (const k of ['permitrootlogin', 'port', 'passwordauthentication', 'usedns'] as const) {
+      const v = effective(parsed, k);
+      if (v !== undefined) config.sshd[k] = v;
+    }
+    for (const n of parsed.notes) findings.push({ severity: 'info', code: 'guest.sshd-config', message: `${n.file} line ${n.line}: ${n.message}` });
+  }
+  const selinux = await readText(fs, '/etc/selinux/config', findings);
+  if (selinux !== undefined) {
+    const vars = parseShellVars(selinux).vars;
+    config.selinux = {};
+    const mode = vars.get('SELINUX')?.value;
+    const type = vars.get('SELINUXTYPE')?.value;
+    if (mode) config.selinux.mode = mode.toLowerCase();
+    if (type) config.selinux.type = type;
+  }
+  const adjtime = await readText(fs, '/etc/adjtime', findings);
+  const rtc = adjtime === undefined ? undefined : parseAdjtime(adjtime);
+  if (rtc) config.rtc = rtc;
+  const ufw = await readText(fs, '/etc/ufw/ufw.conf', findings);
+  if (ufw !== undefined) config.ufwEnabled = parseShellVars(ufw).vars.get('ENABLED')?.value.toLowerCase() === 'yes';
+  const passwd = await readText(fs, '/etc/passwd', findings);
+  const rootEntry = passwd === undefined ? undefined : parsePasswd(passwd).entries.find((e) => e.name === 'root');
+  if (rootEntry) {
+    config.root = { uid: rootEntry.uid, shell: rootEntry.shell };
+    const shadow = await readText(fs, '/etc/shadow', findings);
+    const state = shadow === undefined ? undefined : parseShadow(shadow).entries.find((e) => e.name === 'root')?.password;
+    if (state) config.root.password = state;
+  }
+  return config;
 }
 
 /** /etc/hostname, /etc/HOSTNAME (SUSE), or HOSTNAME= in /etc/sysconfig/network (RHEL 6). */

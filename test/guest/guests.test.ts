@@ -75,6 +75,27 @@ describe.each(names)('guest fixture %s', (name) => {
         for (const n of want.unparsedLines ?? []) expect(g.findings.some((x) => x.code === 'guest.fstab-line' && x.message.includes(`line ${n} `))).toBe(true);
         for (const p of want.danglingLinks ?? []) expect(g.findings.some((x) => x.code === 'guest.dangling-link' && x.message.startsWith(p))).toBe(true);
         expect(g.crypttab.map((c) => c.name)).toEqual(want.crypttab ?? []);
+        // Kernels: versions as `file` reads them from the bzImage headers.
+        if (want.kernels) expect(g.kernels.map((x) => x.version)).toEqual(want.kernels);
+        for (const kernel of g.kernels) {
+          const fileSays = f.file?.[kernel.path] as string | undefined;
+          expect(fileSays, kernel.path).toBeDefined();
+          expect(/version (\S+)/.exec(fileSays!)![1]).toBe(kernel.version);
+          expect(kernel.versionFrom).toBe('header');
+        }
+        if (want.loader) expect(g.boot.loader).toBe(want.loader);
+        if (want.defaultKernel) expect(g.boot.defaultKernel?.version).toBe(want.defaultKernel);
+        if (want.cmdline) expect(g.boot.cmdline).toBe(want.cmdline);
+        if (f.grubEditenvList) expect(Object.entries(g.boot.env ?? {}).map(([key, v]) => `${key}=${v}`)).toEqual(f.grubEditenvList.filter(Boolean));
+        if (f.grubScriptCheck !== undefined) expect(f.grubScriptCheck).toBe('ok');
+        if (want.unknownGrubCommand) expect(g.findings.some((x) => x.code === 'guest.boot-config' && x.message.includes(want.unknownGrubCommand))).toBe(true);
+        for (const [svc, state] of Object.entries(want.services ?? {})) {
+          const got = g.services.find((x) => x.name === svc)?.state ?? 'absent';
+          expect(got, svc).toBe(state);
+        }
+        if (want.config) expect(g.config).toMatchObject(want.config);
+        // sshd_config as OpenSSH's sshd -T reads it.
+        if (f.sshdT) for (const [key, value] of Object.entries(f.sshdT as Record<string, string>)) expect(g.config.sshd?.[key as 'port'], key).toBe(value);
         // Files through the guest's view, across its mounts.
         if (k === 0) for (const [path, sha] of Object.entries(f.files ?? {})) expect(sha256(await g.fs.readFile(path)), path).toBe(sha);
       }
@@ -101,7 +122,7 @@ describe('the CLI on guests', () => {
     expect(cat.code).toBe(0);
     expect(sha256(cat.bytes)).toBe(f.files['/home/alice/note.txt']);
     const ls = await runCli(['ls', join(GUESTS, 'rhel.qcow2'), '/boot/grub2']);
-    expect(ls.out.trim().split('\n')).toEqual(['grub.cfg']);
+    expect(ls.out.trim().split('\n')).toEqual(['grub.cfg', 'grubenv']);
     const dual = await runCli(['ls', join(GUESTS, 'dual.qcow2'), '/']);
     expect(dual.code).toBe(2);
     expect(dual.err).toMatch(/several operating systems/);
