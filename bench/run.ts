@@ -14,6 +14,7 @@ import { openFile } from '../src/node/index.js';
 import { startStaticServer } from '../test/helpers/static-server.js';
 import { benchQcow2 } from './qcow2.js';
 import { benchFilesystems } from './fs.js';
+import { benchInspect } from './inspect.js';
 
 const quick = process.argv.includes('--quick');
 const ROOT = join(import.meta.dirname, '..');
@@ -184,6 +185,7 @@ const probeRows = await benchProbe();
 const readRows = await benchRead();
 const { rows: qcow2Rows, cold: qcow2Cold } = await benchQcow2(WORK, IMAGE_BYTES, quick ? 1 : 3);
 const fsRows = await benchFilesystems(WORK, IMAGE_BYTES, quick ? 1 : 3, quick);
+const inspectRows = await benchInspect(WORK, quick, quick ? 1 : 5);
 const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); the figures below are from the last full run.
@@ -252,6 +254,21 @@ file with \`cat\`. Each tool is one process per run; medians of ${quick ? 1 : 3}
 | filesystem | task | diskprobe | reference tools, same run |
 |---|---|---:|---|
 ${fsRows.join('\n')}
+
+## Guest inspection: a ${quick ? '512 MiB' : '2 GiB'} guest in a qcow2 file
+
+Target (issue #7): \`inspect\` under 300 ms and under 32 MiB read from the image. The guest
+(bench/inspect.ts) is a GPT disk with /boot (this machine's own kernel, initramfs and config)
+and / on ext4, filled from this machine's /etc and part of /usr, an fstab by UUID and a
+grub.cfg; an uncompressed qcow2 read through the file device. diskprobe opens the image and
+inspects it (roots, identity, mounts, kernels, boot default, services, configuration), medians
+of ${quick ? 1 : 5} runs, counting the bytes read from the file. With \`--initramfs\` it also reads,
+expands and lists the default kernel's initramfs. virt-inspector boots libguestfs's appliance
+(here with qemu's TCG, LIBGUESTFS_BACKEND_SETTINGS=force_tcg, which is how libguestfs runs on this machine) and reads the same.
+
+| tool | time | read from the image | found |
+|---|---:|---:|---|
+${inspectRows.join('\n')}
 
 ## Notes
 

@@ -3,7 +3,7 @@ import { inspect, type Guest } from '../guest/index.js';
 import { openImage, type OpenedImage } from '../node/image.js';
 import { EXIT, toJson, UsageError, type Io } from './io.js';
 
-export const INSPECT_HELP = `Usage: diskprobe inspect [--json] <image>...
+export const INSPECT_HELP = `Usage: diskprobe inspect [--json] [--initramfs] <image>...
 
 Finds the operating systems in an image (several images: the disks of one machine) without
 booting or mounting anything, like virt-inspector: for each root, the distribution and version,
@@ -14,6 +14,7 @@ SELinux and clock settings, with what was odd along the way.
 
 Options:
   --json       print JSON
+  --initramfs  also list the default kernel's initramfs (which kernel modules it carries)
   -h, --help   show this help
 
 Exit codes: 0 at least one operating system found; 1 none found; 2 usage error, or an image
@@ -47,6 +48,11 @@ function describe(g: Guest): string {
   row('boot', b.loader === 'none' ? 'no boot loader configuration' : `${b.loader} (${b.configPath})${b.defaultEntry ? `, default "${b.defaultEntry.title}"` : ', no default entry'}`);
   if (b.defaultKernel) row('kernel', `${b.defaultKernel.version}${b.defaultKernel.initramfs ? ` with ${b.defaultKernel.initramfs}` : ''}`);
   if (b.cmdline !== undefined) row('cmdline', b.cmdline);
+  if (g.builtinModules) row('built in', `${g.builtinModules.length} modules${g.builtinModules.some((m) => m.startsWith('virtio')) ? ` (${g.builtinModules.filter((m) => m.startsWith('virtio')).join(', ')})` : ''}`);
+  if (g.initramfs) {
+    const i = g.initramfs;
+    row('initramfs', `${i.path}: ${i.files} files in ${i.compression.join(' + ')}${i.complete ? '' : ' (incomplete)'}; modules: ${i.modules.filter((m) => /^(virtio|nvme|xen|hv_|ena|ixgbevf|mlx)/.test(m)).join(', ') || 'none of the cloud drivers'}`);
+  }
   if (g.services.length) row('services', g.services.map((s) => `${s.name} ${s.state}`).join(', '));
   const c = g.config;
   if (c.sshd) row('sshd', `PermitRootLogin ${c.sshd.permitrootlogin}, PasswordAuthentication ${c.sshd.passwordauthentication}, Port ${c.sshd.port}, UseDNS ${c.sshd.usedns}`);
@@ -57,12 +63,15 @@ function describe(g: Guest): string {
 }
 
 export async function inspectCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, initramfs: { type: 'boolean' } } });
   if (positionals.length < 1) throw new UsageError('expected at least one image');
   const opened: OpenedImage[] = [];
   try {
     for (const p of positionals) opened.push(await openImage(p));
-    const result = await inspect(opened.map((o) => o.disk));
+    const result = await inspect(
+      opened.map((o) => o.disk),
+      { initramfs: values.initramfs === true },
+    );
     if (values.json) {
       io.out(`${toJson({ guests: result.guests.map(guestJson), findings: result.findings })}\n`);
     } else {

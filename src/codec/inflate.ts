@@ -16,6 +16,7 @@
  * Bits are read LSB first from a bit position, three bytes at a time (fflate's technique):
  * every read needs at most 15 + 7 bits.
  */
+import { ErrorCode } from '../errors.js';
 import { checkArguments, codecError, sizeError, type Decoder } from './types.js';
 
 /** RFC 1951 §3.2.5: base lengths and extra bits of length codes 257..285. */
@@ -149,7 +150,46 @@ export const inflateRaw: Decoder = (input, output) => {
   }
 };
 
+/** Thrown inside {@link inflateCore} when an output of unknown size is full: the caller grows it. */
+class OutputFull extends Error {}
+
+/**
+ * Raw deflate whose output size is not known in advance (a gzip member, an initramfs): decodes
+ * into a buffer that doubles, from about four times the input, up to `limit` bytes, and returns
+ * the output and how many input bytes the stream took (to the byte after its final block).
+ * Output past `limit` is `E_LIMIT`; other errors are as {@link inflateRaw}'s.
+ */
+export function inflateRawExpand(input: Uint8Array, limit: number): { output: Uint8Array; consumed: number } {
+  let size = Math.min(limit, Math.max(64 * 1024, input.length * 4));
+  for (;;) {
+    const out = new Uint8Array(size);
+    try {
+      const { written, consumed } = inflateCore(input, out, false);
+      return { output: out.subarray(0, written), consumed };
+    } catch (e) {
+      if (e instanceof InflateError) {
+        // A stream cut short: the input ends before the final block does.
+        const code = e.offset === input.length ? ErrorCode.TRUNCATED : ErrorCode.CORRUPT;
+        throw codecError('deflate', e.message, e.offset >= 0 ? { offset: e.offset } : {}, code);
+      }
+      if (!(e instanceof OutputFull)) throw e;
+      if (size >= limit) throw codecError('deflate', `the stream expands to more than ${limit} bytes`, { field: 'decompressed size', expected: `<= ${limit}` }, ErrorCode.LIMIT);
+      size = Math.min(limit, size * 2);
+    }
+  }
+}
+
 function inflateInto(input: Uint8Array, out: Uint8Array): void {
+  inflateCore(input, out, true);
+}
+
+/**
+ * Decodes into `out`. With `exact`, the stream must fill `out` exactly (sizeError otherwise);
+ * without, it may end early and a full `out` throws OutputFull. Returns the bytes written and
+ * the input bytes consumed.
+ */
+function inflateCore(input: Uint8Array, out: Uint8Array, exact: boolean): { written: number; consumed: number } {
+  const full = () => (exact ? sizeError('deflate', out.length + 1, out.length) : new OutputFull());
   const totalBits = input.length * 8;
   const outEnd = out.length;
   let pos = 0; // bit position in input
@@ -180,7 +220,7 @@ function inflateInto(input: Uint8Array, out: Uint8Array): void {
       const nlen = input[o + 2]! | (input[o + 3]! << 8);
       if (len !== (~nlen & 0xffff)) throw new InflateError('invalid stored block lengths', o);
       if (o + 4 + len > input.length) throw truncated();
-      if (op + len > outEnd) throw sizeError('deflate', outEnd + 1, outEnd);
+      if (op + len > outEnd) throw full();
       out.set(input.subarray(o + 4, o + 4 + len), op);
       op += len;
       pos = (o + 4 + len) * 8;
@@ -246,7 +286,7 @@ function inflateInto(input: Uint8Array, out: Uint8Array): void {
       if (pos > totalBits) throw truncated();
       if (symbol < 256) {
         if (entry === 0) throw new InflateError('invalid literal/length code', o);
-        if (op === outEnd) throw sizeError('deflate', outEnd + 1, outEnd);
+        if (op === outEnd) throw full();
         out[op++] = symbol;
         continue;
       }
@@ -266,7 +306,7 @@ function inflateInto(input: Uint8Array, out: Uint8Array): void {
       if (dextra) distance += bits(dextra);
       if (pos > totalBits) throw truncated();
       if (distance > op) throw new InflateError('invalid distance too far back', o);
-      if (op + length > outEnd) throw sizeError('deflate', outEnd + 1, outEnd);
+      if (op + length > outEnd) throw full();
       let from = op - distance;
       const end = op + length;
       if (distance >= length && length > 32) {
@@ -277,5 +317,6 @@ function inflateInto(input: Uint8Array, out: Uint8Array): void {
       }
     }
   } while (!final);
-  if (op !== outEnd) throw sizeError('deflate', op, outEnd);
+  if (exact && op !== outEnd) throw sizeError('deflate', op, outEnd);
+  return { written: op, consumed: (pos + 7) >>> 3 };
 }

@@ -41,7 +41,7 @@ export interface Codecs {
 }
 
 /** The codec names used as `format` in errors. */
-export type CodecName = 'deflate' | 'zstd';
+export type CodecName = 'deflate' | 'zstd' | 'gzip' | 'xz' | 'lzma' | 'lz4' | 'bzip2';
 
 /** A codec's error: layer `container`, format the codec's name. */
 export function codecError(

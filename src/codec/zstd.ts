@@ -178,6 +178,26 @@ class ZstdWasm {
   }
 
 
+  /** A frame of unknown size into at most `capacity` bytes: the output, or undefined if it does not fit. */
+  decodeUpTo(frame: Uint8Array, capacity: number): Uint8Array | undefined {
+    const { decoder, exports: e } = this.runtime!;
+    if (!e) {
+      // zstddec's decode() reports every failure as an empty result: treat it as "does not fit"
+      // until the limit, where the caller reports it.
+      const result = decoder.decode(frame, capacity);
+      return result.length ? result.slice() : undefined;
+    }
+    const src = reserve(e, this.src, frame.length);
+    const dst = reserve(e, this.dst, capacity);
+    new Uint8Array(e.memory.buffer, src, frame.length).set(frame);
+    const result = e.ZSTD_decompress(dst, capacity, src, frame.length);
+    if (e.ZSTD_isError(result)) {
+      if (-result === 70) return undefined;
+      throw codecError('zstd', `invalid compressed data (${zstdErrorName(result)})`);
+    }
+    return new Uint8Array(e.memory.buffer, dst, result).slice();
+  }
+
   decode(frame: Uint8Array, output: Uint8Array): void {
     const { decoder, exports: e } = this.runtime!;
     if (!e || this.publicApiOnly) {
@@ -196,6 +216,59 @@ class ZstdWasm {
     if (result !== output.length) throw sizeError('zstd', result, output.length);
     output.set(new Uint8Array(e.memory.buffer, dst, output.length));
   }
+}
+
+/** The decoder {@link zstdExpand} uses for frames without a content size. */
+let expander: ZstdWasm | undefined;
+
+/**
+ * Decodes the Zstandard frames at the start of `input` (skippable frames skipped), whose
+ * decompressed size may not be stated (zstd writing to a pipe leaves it out): a frame with a
+ * content size is decoded into exactly that; one without into a buffer that doubles, from four
+ * times the frame, up to `limit`. Returns the output and the input bytes consumed.
+ */
+export async function zstdExpand(input: Uint8Array, limit: number): Promise<{ output: Uint8Array; consumed: number }> {
+  expander ??= new ZstdWasm();
+  if (!expander.runtime) await expander.load();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let pos = 0;
+  while (pos + 4 <= input.length) {
+    const magic = (input[pos]! | (input[pos + 1]! << 8) | (input[pos + 2]! << 16) | (input[pos + 3]! << 24)) >>> 0;
+    if (magic !== 0xfd2fb528 && (magic & 0xfffffff0) >>> 0 !== 0x184d2a50) break;
+    const info = readZstdFrame(input, pos);
+    const frame = input.subarray(pos, pos + info.length);
+    pos += info.length;
+    if (info.skippable) continue;
+    if (info.contentSize !== undefined) {
+      if (total + info.contentSize > limit) throw codecError('zstd', `the stream expands to more than ${limit} bytes`, { field: 'decompressed size' }, ErrorCode.LIMIT);
+      const out = new Uint8Array(info.contentSize);
+      if (out.length) expander.decode(frame, out);
+      parts.push(out);
+      total += out.length;
+      continue;
+    }
+    let size = Math.min(limit - total, Math.max(64 * 1024, frame.length * 4));
+    for (;;) {
+      const got = expander.decodeUpTo(frame, size);
+      if (got) {
+        parts.push(got);
+        total += got.length;
+        break;
+      }
+      if (size >= limit - total) throw codecError('zstd', `the stream expands to more than ${limit} bytes`, { field: 'decompressed size' }, ErrorCode.LIMIT);
+      size = Math.min(limit - total, size * 2);
+    }
+  }
+  if (pos === 0) throw codecError('zstd', 'not a Zstandard frame', { offset: 0 }, ErrorCode.BAD_MAGIC);
+  if (parts.length === 1) return { output: parts[0]!, consumed: pos };
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return { output: out, consumed: pos };
 }
 
 /**

@@ -2,9 +2,10 @@
  * Guest inspection: which operating systems a disk holds and what they would boot with, read
  * through the filesystem readers. This version inspects Linux roots: identity, architecture,
  * hostname, the fstab mounts, kernels and the boot loader's default, services and the
- * configuration the checks read; initramfs, network and packages follow.
+ * configuration the checks read, and the initramfs's modules; network and packages follow.
  */
-export { inspect, inspectLayout, type Guest, type GuestConfig, type GuestMount, type Inspection, type InspectOptions } from './inspect.js';
+export { inspect, inspectLayout, type Guest, type GuestConfig, type GuestInitramfs, type GuestMount, type Inspection, type InspectOptions } from './inspect.js';
+export { listInitramfs, listInitramfsBytes, modulesIn, builtinModules, type InitramfsEntry, type InitramfsListing, type InitramfsOptions, type InitramfsSegment } from './initramfs.js';
 export { bzImageVersion, listKernels, readBoot, type BootInfo, type Kernel } from './boot.js';
 export { Services, SERVICES_OF_INTEREST, type ServiceState } from './services.js';
 export { parseGrubCfg, parseGrubEnv, parseBlsEntry, parseMenuLst, compareVersions, type BootConfig, type BootEntry, type GrubOptions } from './parse/grub.js';

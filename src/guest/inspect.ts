@@ -18,6 +18,7 @@ import { parseFstab, type FstabEntry } from './parse/fstab.js';
 import { parseShellVars } from './parse/shell-vars.js';
 import { GuestFileSystem, normaliseMountPath, type MountedFileSystem } from './view.js';
 import { listKernels, readBoot, type BootInfo, type Kernel } from './boot.js';
+import { builtinModules, listInitramfs, modulesIn, type InitramfsOptions } from './initramfs.js';
 import { Services, SERVICES_OF_INTEREST, type ServiceState } from './services.js';
 import { effective, globToRegExp, parseSshdConfig } from './parse/sshd.js';
 import { parseAdjtime, parsePasswd, parseShadow, type PasswordState } from './parse/accounts.js';
@@ -78,6 +79,10 @@ export interface Guest {
   boot: BootInfo;
   /** Whether the services the cloud checks ask about start at boot. */
   services: ServiceState[];
+  /** Modules built into the default kernel (its modules.builtin), where it lists them. */
+  builtinModules?: string[];
+  /** The default kernel's initramfs, when inspection was asked to list it. */
+  initramfs?: GuestInitramfs;
   config: GuestConfig;
   findings: Finding[];
   /** The guest's files with its fstab mounted: a `FileSystem`. */
@@ -94,6 +99,24 @@ export interface Inspection {
 
 export interface InspectOptions extends LayoutOptions {
   signal?: AbortSignal;
+  /**
+   * Also list the default kernel's initramfs (`guest.initramfs`). Off by default: an initramfs
+   * is tens of MiB to read and expand, more than the rest of inspection together.
+   */
+  initramfs?: boolean | InitramfsOptions;
+}
+
+/** What the default kernel's initramfs carries (with `initramfs: true`). */
+export interface GuestInitramfs {
+  path: string;
+  /** The kernel version it belongs to. */
+  kernel: string;
+  complete: boolean;
+  /** Each archive's compression, in order (`none` for an early-microcode cpio). */
+  compression: string[];
+  files: number;
+  /** Kernel modules it carries, as modprobe names them (`virtio_blk`). */
+  modules: string[];
 }
 
 /** Files larger than this are not read as configuration. */
@@ -172,7 +195,7 @@ export async function inspectLayout(layout: VolumeLayout, options: InspectOption
       continue;
     }
     if (!(await isRoot(fs))) continue;
-    guests.push(await inspectRoot(v, fs, layout, open));
+    guests.push(await inspectRoot(v, fs, layout, open, options));
   }
   if (guests.length > 1) {
     findings.push({ severity: 'info', code: 'guest.multiple-roots', message: `${guests.length} operating system roots: ${guests.map((g) => `${g.root} (${g.identity.product ?? g.identity.distro})`).join(', ')}` });
@@ -180,7 +203,7 @@ export async function inspectLayout(layout: VolumeLayout, options: InspectOption
   return { guests, layout, findings };
 }
 
-async function inspectRoot(root: Volume, rootFs: FileSystem, layout: VolumeLayout, open: (v: Volume) => Promise<FileSystem>): Promise<Guest> {
+async function inspectRoot(root: Volume, rootFs: FileSystem, layout: VolumeLayout, open: (v: Volume) => Promise<FileSystem>, options: InspectOptions): Promise<Guest> {
   const findings: Finding[] = [];
   const mounts: GuestMount[] = [];
   const mounted: MountedFileSystem[] = [{ path: '/', fs: rootFs, source: root.id }];
@@ -284,6 +307,30 @@ async function inspectRoot(root: Volume, rootFs: FileSystem, layout: VolumeLayou
     if (s.state !== 'absent') guest.services.push(s);
   }
   guest.config = await readConfig(fs, findings);
+
+  // The kernel that boots by default, else the newest: its built-in modules and initramfs.
+  const kernel = guest.boot.defaultKernel ?? guest.kernels[0];
+  if (kernel?.modules) {
+    const builtin = await readText(fs, `${kernel.modules}/modules.builtin`, findings);
+    if (builtin !== undefined) guest.builtinModules = builtinModules(builtin);
+  }
+  if (options.initramfs && kernel?.initramfs) {
+    try {
+      const listing = await listInitramfs(fs, kernel.initramfs, options.initramfs === true ? {} : options.initramfs);
+      findings.push(...listing.findings);
+      guest.initramfs = {
+        path: kernel.initramfs,
+        kernel: kernel.version,
+        complete: listing.complete,
+        compression: listing.segments.map((s) => s.compression),
+        files: listing.entries.length,
+        modules: modulesIn(listing.entries),
+      };
+    } catch (e) {
+      if (!(e instanceof DiskProbeError)) throw e;
+      findings.push({ severity: 'warning', code: 'guest.initramfs-unreadable', message: `${kernel.initramfs} could not be read: ${e.reason}` });
+    }
+  }
   return guest;
 }
 

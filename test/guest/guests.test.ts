@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspect, type Guest } from '../../src/index.js';
+import { inspect, listInitramfs, type Guest } from '../../src/index.js';
 import { openImage } from '../../src/node/index.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
@@ -99,6 +99,29 @@ describe.each(names)('guest fixture %s', (name) => {
         // Files through the guest's view, across its mounts.
         if (k === 0) for (const [path, sha] of Object.entries(f.files ?? {})) expect(sha256(await g.fs.readFile(path)), path).toBe(sha);
       }
+    } finally {
+      await image.close();
+    }
+  });
+});
+
+describe('initramfs through the guest view', () => {
+  it('lists what cpio lists, and inspection with initramfs names the default kernel\'s modules', async () => {
+    const f = factsOf('debian');
+    const image = await openImage(join(GUESTS, 'debian.qcow2'));
+    try {
+      const { guests } = await inspect(image.disk, { initramfs: true });
+      const g = guests[0]!;
+      for (const [path, names] of Object.entries(f.cpioList as Record<string, string[]>)) {
+        const listing = await listInitramfs(g.fs, path);
+        expect(listing.complete).toBe(true);
+        expect(listing.entries.map((e) => e.name).sort()).toEqual([...names].sort());
+      }
+      expect(g.initramfs).toMatchObject({ path: '/boot/initrd.img-5.10.0-9-amd64', kernel: '5.10.0-9-amd64', complete: true, compression: ['gzip'], modules: ['virtio_blk', 'virtio_net'] });
+      expect(g.builtinModules).toEqual(['virtio', 'virtio_pci']);
+      // Without the option, the initramfs is not read.
+      const plain = await inspect(image.disk);
+      expect(plain.guests[0]!.initramfs).toBeUndefined();
     } finally {
       await image.close();
     }

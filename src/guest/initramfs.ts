@@ -1,0 +1,206 @@
+/**
+ * What an initramfs holds, read as the kernel unpacks it (init/initramfs.c): a sequence of cpio
+ * archives (`newc` or `crc`, each ending with `TRAILER!!!`), uncompressed or compressed with
+ * gzip, xz, lzma, zstd or lz4, with zero padding between them — an uncompressed early-microcode
+ * archive followed by the compressed main one is the usual shape. Each archive is listed; a
+ * damaged or truncated part ends the listing with a finding, keeping what came before.
+ * Expansion is bounded (`maxExpandedBytes`).
+ */
+import type { Finding } from '../container/types.js';
+import { DiskProbeError, ErrorCode } from '../errors.js';
+import type { FileSystem } from '../fs/types.js';
+import { fileTypeOfMode } from '../fs/inode-fs.js';
+import type { FileType } from '../fs/types.js';
+import { gzipExpand, isGzip } from '../codec/gzip.js';
+import { isXz, lzmaAloneExpand, xzExpand } from '../codec/lzma.js';
+import { lz4Expand, LZ4_FRAME_MAGIC, LZ4_LEGACY_MAGIC } from '../codec/lz4.js';
+import { zstdExpand } from '../codec/zstd.js';
+
+export interface InitramfsEntry {
+  /** Path inside the archive, without a leading `./` or `/`. */
+  name: string;
+  type: FileType;
+  mode: number;
+  size: number;
+}
+
+export interface InitramfsSegment {
+  /** Byte offset of the segment in the file. */
+  offset: number;
+  compression: 'none' | 'gzip' | 'xz' | 'lzma' | 'zstd' | 'lz4';
+  /** Entries its archives list. */
+  entries: number;
+}
+
+export interface InitramfsListing {
+  path: string;
+  entries: InitramfsEntry[];
+  segments: InitramfsSegment[];
+  /** False when a part could not be read (truncated, corrupt, an unknown compression). */
+  complete: boolean;
+  findings: Finding[];
+}
+
+export interface InitramfsOptions {
+  /** Largest initramfs file read. Default 256 MiB. */
+  maxFileBytes?: number;
+  /** Largest total expansion of its compressed parts. Default 1 GiB. */
+  maxExpandedBytes?: number;
+}
+
+const CPIO_HEADER = 110;
+const MAX_ENTRIES = 1_000_000;
+
+function hex(u8: Uint8Array, at: number): number {
+  let v = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = u8[at + i]!;
+    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+function isCpio(u8: Uint8Array, at: number): boolean {
+  // "070701" (newc) or "070702" (crc)
+  return u8[at] === 0x30 && u8[at + 1] === 0x37 && u8[at + 2] === 0x30 && u8[at + 3] === 0x37 && u8[at + 4] === 0x30 && (u8[at + 5] === 0x31 || u8[at + 5] === 0x32);
+}
+
+const align4 = (n: number) => (n + 3) & ~3;
+
+/**
+ * Lists the cpio archives in `data` from `start` until the data ends or something that is not
+ * cpio (or zero padding) follows a trailer; returns where it stopped. Throws on a damaged archive.
+ */
+function listCpio(data: Uint8Array, start: number, out: InitramfsEntry[], where: string): number {
+  let pos = start;
+  for (;;) {
+    while (pos < data.length && data[pos] === 0) pos++;
+    if (pos >= data.length || !isCpio(data, pos)) return pos;
+    for (;;) {
+      if (pos + CPIO_HEADER > data.length) throw new DiskProbeError(ErrorCode.TRUNCATED, 'a cpio header runs past the data', { layer: 'guest', format: 'cpio', device: where, offset: pos });
+      if (!isCpio(data, pos)) throw new DiskProbeError(ErrorCode.CORRUPT, 'no cpio header where one should be', { layer: 'guest', format: 'cpio', device: where, offset: pos });
+      const mode = hex(data, pos + 14);
+      const size = hex(data, pos + 54);
+      const nameSize = hex(data, pos + 94);
+      if (mode < 0 || size < 0 || nameSize <= 0) throw new DiskProbeError(ErrorCode.CORRUPT, 'a cpio header field is not hexadecimal', { layer: 'guest', format: 'cpio', device: where, offset: pos });
+      const nameEnd = pos + CPIO_HEADER + nameSize;
+      if (nameEnd > data.length) throw new DiskProbeError(ErrorCode.TRUNCATED, 'a cpio name runs past the data', { layer: 'guest', format: 'cpio', device: where, offset: pos });
+      const name = new TextDecoder().decode(data.subarray(pos + CPIO_HEADER, nameEnd - 1));
+      const dataStart = align4(nameEnd);
+      const next = align4(dataStart + size);
+      if (name === 'TRAILER!!!') {
+        pos = Math.min(next, data.length);
+        break;
+      }
+      if (dataStart + size > data.length) throw new DiskProbeError(ErrorCode.TRUNCATED, `the data of ${name} runs past the archive`, { layer: 'guest', format: 'cpio', device: where, offset: pos });
+      if (out.length >= MAX_ENTRIES) throw new DiskProbeError(ErrorCode.LIMIT, `more than ${MAX_ENTRIES} entries`, { layer: 'guest', format: 'cpio', device: where, offset: pos });
+      const clean = name.replace(/^(\.\/|\/)+/, '');
+      if (clean !== '' && clean !== '.') out.push({ name: clean, type: fileTypeOfMode(mode), mode: mode & 0o7777, size });
+      pos = next;
+    }
+  }
+}
+
+type Expand = (input: Uint8Array, limit: number) => { output: Uint8Array; consumed: number } | Promise<{ output: Uint8Array; consumed: number }>;
+
+function compressionAt(u8: Uint8Array, at: number): [InitramfsSegment['compression'], Expand] | undefined {
+  if (isGzip(u8, at)) return ['gzip', gzipExpand];
+  if (isXz(u8, at)) return ['xz', xzExpand];
+  const magic = (u8[at]! | (u8[at + 1]! << 8) | (u8[at + 2]! << 16) | (u8[at + 3]! << 24)) >>> 0;
+  if (magic === 0xfd2fb528) return ['zstd', zstdExpand];
+  if (magic === LZ4_LEGACY_MAGIC || magic === LZ4_FRAME_MAGIC) return ['lz4', lz4Expand];
+  // .lzma: a properties byte (0x5d for the defaults) and a dictionary size, little-endian.
+  if (u8[at] === 0x5d && u8[at + 1] === 0 && u8[at + 2] === 0) return ['lzma', lzmaAloneExpand];
+  return undefined;
+}
+
+/** Names the compression of data that is neither cpio nor one this reader expands. */
+function unknownCompression(u8: Uint8Array, at: number): string {
+  if (u8[at] === 0x42 && u8[at + 1] === 0x5a && u8[at + 2] === 0x68) return 'bzip2';
+  if (u8[at] === 0x89 && u8[at + 1] === 0x4c && u8[at + 2] === 0x5a && u8[at + 3] === 0x4f) return 'lzop';
+  return `unknown data (${Array.from(u8.subarray(at, at + 4), (b) => b.toString(16).padStart(2, '0')).join(' ')})`;
+}
+
+/** Lists an initramfs image's bytes. */
+export async function listInitramfsBytes(bytes: Uint8Array, path: string, options: InitramfsOptions = {}): Promise<InitramfsListing> {
+  const listing: InitramfsListing = { path, entries: [], segments: [], complete: true, findings: [] };
+  let budget = options.maxExpandedBytes ?? 1024 * 1024 * 1024;
+  let pos = 0;
+  const stop = (message: string, code = 'guest.initramfs-unreadable') => {
+    listing.complete = false;
+    listing.findings.push({ severity: 'warning', code, message: `${path}: ${message}; the listing holds what came before` });
+  };
+  while (pos < bytes.length) {
+    while (pos < bytes.length && bytes[pos] === 0) pos++;
+    if (pos >= bytes.length) break;
+    const before = listing.entries.length;
+    if (isCpio(bytes, pos)) {
+      const segment: InitramfsSegment = { offset: pos, compression: 'none', entries: 0 };
+      listing.segments.push(segment);
+      try {
+        pos = listCpio(bytes, pos, listing.entries, path);
+      } catch (e) {
+        if (!(e instanceof DiskProbeError)) throw e;
+        segment.entries = listing.entries.length - before;
+        stop(`the cpio archive at byte ${segment.offset} is damaged (${e.reason}, at byte ${e.offset})`, e.code === ErrorCode.TRUNCATED ? 'guest.initramfs-truncated' : 'guest.initramfs-unreadable');
+        return listing;
+      }
+      segment.entries = listing.entries.length - before;
+      continue;
+    }
+    const kind = compressionAt(bytes, pos);
+    if (!kind) {
+      stop(`at byte ${pos}, ${unknownCompression(bytes, pos)} is not read`);
+      return listing;
+    }
+    const segment: InitramfsSegment = { offset: pos, compression: kind[0], entries: 0 };
+    listing.segments.push(segment);
+    let expanded: { output: Uint8Array; consumed: number };
+    try {
+      expanded = await kind[1](bytes.subarray(pos), budget);
+    } catch (e) {
+      if (!(e instanceof DiskProbeError)) throw e;
+      stop(`the ${kind[0]} data at byte ${pos} does not expand (${e.reason})`, e.code === ErrorCode.TRUNCATED ? 'guest.initramfs-truncated' : 'guest.initramfs-unreadable');
+      return listing;
+    }
+    budget -= expanded.output.length;
+    try {
+      listCpio(expanded.output, 0, listing.entries, `${path} (${kind[0]} at ${pos})`);
+    } catch (e) {
+      if (!(e instanceof DiskProbeError)) throw e;
+      segment.entries = listing.entries.length - before;
+      stop(`the cpio archive inside the ${kind[0]} data at byte ${pos} is damaged (${e.reason})`, e.code === ErrorCode.TRUNCATED ? 'guest.initramfs-truncated' : 'guest.initramfs-unreadable');
+      return listing;
+    }
+    segment.entries = listing.entries.length - before;
+    pos += expanded.consumed;
+  }
+  return listing;
+}
+
+/** Lists the initramfs at `path` in a guest. */
+export async function listInitramfs(fs: FileSystem, path: string, options: InitramfsOptions = {}): Promise<InitramfsListing> {
+  const bytes = await fs.readFile(path, { maxBytes: options.maxFileBytes ?? 256 * 1024 * 1024 });
+  return listInitramfsBytes(bytes, path, options);
+}
+
+/** The kernel module names (as modprobe spells them: `-` as `_`) an initramfs carries. */
+export function modulesIn(entries: readonly InitramfsEntry[]): string[] {
+  const names = new Set<string>();
+  for (const e of entries) {
+    const m = /(?:^|\/)([^/]+)\.ko(?:\.(?:xz|zst|gz))?$/.exec(e.name);
+    if (m && e.type === 'file') names.add(m[1]!.replace(/-/g, '_'));
+  }
+  return [...names].sort();
+}
+
+/** The module names in a `modules.builtin` file (`kernel/drivers/block/virtio_blk.ko` lines). */
+export function builtinModules(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => /([^/]+)\.ko$/.exec(l.trim())?.[1]?.replace(/-/g, '_'))
+    .filter((n): n is string => n !== undefined)
+    .sort();
+}
