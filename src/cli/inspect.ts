@@ -3,7 +3,7 @@ import { inspect, type Guest } from '../guest/index.js';
 import { openImage, type OpenedImage } from '../node/image.js';
 import { EXIT, toJson, UsageError, type Io } from './io.js';
 
-export const INSPECT_HELP = `Usage: diskprobe inspect [--json] [--initramfs] <image>...
+export const INSPECT_HELP = `Usage: diskprobe inspect [--json] [--initramfs] [--packages] <image>...
 
 Finds the operating systems in an image (several images: the disks of one machine) without
 booting or mounting anything, like virt-inspector: for each root, the distribution and version,
@@ -15,6 +15,7 @@ SELinux and clock settings, with what was odd along the way.
 Options:
   --json       print JSON
   --initramfs  also list the default kernel's initramfs (which kernel modules it carries)
+  --packages   list every installed package (name, version, architecture), not only the count
   -h, --help   show this help
 
 Exit codes: 0 at least one operating system found; 1 none found; 2 usage error, or an image
@@ -22,12 +23,16 @@ could not be opened.
 `;
 
 /** A guest as JSON: everything but the live filesystem view, plus the mounts it assembled. */
-export function guestJson(g: Guest): Record<string, unknown> {
-  const { fs, ...rest } = g;
-  return { ...rest, mounted: fs.mounted.map((m) => ({ path: m.path, volume: m.source, type: m.fs.type })) };
+export function guestJson(g: Guest, listPackages = true): Record<string, unknown> {
+  const { fs, packages, ...rest } = g;
+  return {
+    ...rest,
+    packages: packages.map((db) => (listPackages || !db.packages ? db : { ...db, packages: undefined, count: db.packages.length })),
+    mounted: fs.mounted.map((m) => ({ path: m.path, volume: m.source, type: m.fs.type })),
+  };
 }
 
-function describe(g: Guest): string {
+function describe(g: Guest, listPackages: boolean): string {
   const id = g.identity;
   const lines = [`${id.product ?? id.name ?? (id.distro === 'unknown' ? 'unknown Linux' : id.distro)} on ${g.root}`];
   const row = (k: string, v: string | undefined) => v !== undefined && lines.push(`  ${k.padEnd(10)} ${v}`);
@@ -53,17 +58,19 @@ function describe(g: Guest): string {
     const i = g.initramfs;
     row('initramfs', `${i.path}: ${i.files} files in ${i.compression.join(' + ')}${i.complete ? '' : ' (incomplete)'}; modules: ${i.modules.filter((m) => /^(virtio|nvme|xen|hv_|ena|ixgbevf|mlx)/.test(m)).join(', ') || 'none of the cloud drivers'}`);
   }
+  for (const db of g.packages) row('packages', `${db.kind} (${db.path}): ${db.packages ? `${db.packages.length} installed` : `${db.format} format, not read by this version`}`);
   if (g.services.length) row('services', g.services.map((s) => `${s.name} ${s.state}`).join(', '));
   const c = g.config;
   if (c.sshd) row('sshd', `PermitRootLogin ${c.sshd.permitrootlogin}, PasswordAuthentication ${c.sshd.passwordauthentication}, Port ${c.sshd.port}, UseDNS ${c.sshd.usedns}`);
   if (c.selinux) row('selinux', `${c.selinux.mode ?? '-'}${c.selinux.type ? ` (${c.selinux.type})` : ''}`);
   if (c.rtc) row('rtc', c.rtc);
   for (const f of g.findings) lines.push(`  ${f.severity}: ${f.message} [${f.code}]`);
+  if (listPackages) for (const db of g.packages) for (const p of db.packages ?? []) lines.push(`  ${db.kind}  ${p.name}  ${p.version}${p.arch ? `  ${p.arch}` : ''}`);
   return lines.join('\n');
 }
 
 export async function inspectCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, initramfs: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, initramfs: { type: 'boolean' }, packages: { type: 'boolean' } } });
   if (positionals.length < 1) throw new UsageError('expected at least one image');
   const opened: OpenedImage[] = [];
   try {
@@ -73,10 +80,10 @@ export async function inspectCommand(args: string[], io: Io): Promise<number> {
       { initramfs: values.initramfs === true },
     );
     if (values.json) {
-      io.out(`${toJson({ guests: result.guests.map(guestJson), findings: result.findings })}\n`);
+      io.out(`${toJson({ guests: result.guests.map((g) => guestJson(g, values.packages === true)), findings: result.findings })}\n`);
     } else {
       if (result.guests.length === 0) io.out('no operating system found\n');
-      io.out(result.guests.map(describe).join('\n\n') + (result.guests.length ? '\n' : ''));
+      io.out(result.guests.map((g) => describe(g, values.packages === true)).join('\n\n') + (result.guests.length ? '\n' : ''));
       for (const f of result.findings) io.out(`${f.severity}: ${f.message} [${f.code}]\n`);
     }
     return result.guests.length ? EXIT.OK : EXIT.PROBLEM;

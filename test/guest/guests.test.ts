@@ -94,6 +94,14 @@ describe.each(names)('guest fixture %s', (name) => {
           expect(got, svc).toBe(state);
         }
         if (want.config) expect(g.config).toMatchObject(want.config);
+        // Packages: dpkg as dpkg-query lists them; the others as the script wrote them.
+        if (f.dpkgQuery && k === 0) {
+          const dpkg = g.packages.find((d) => d.kind === 'dpkg');
+          const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+          expect([...(dpkg?.packages ?? [])].sort(byName)).toEqual([...f.dpkgQuery].sort(byName));
+        }
+        if (want.packages) expect(g.packages).toEqual(want.packages);
+        if (want.packages?.some((d: { kind: string }) => d.kind === 'rpm')) expect(g.findings.some((x) => x.code === 'guest.packages-not-read')).toBe(true);
         // sshd_config as OpenSSH's sshd -T reads it.
         if (f.sshdT) for (const [key, value] of Object.entries(f.sshdT as Record<string, string>)) expect(g.config.sshd?.[key as 'port'], key).toBe(value);
         // Files through the guest's view, across its mounts.

@@ -10,6 +10,7 @@ import { parseFstab, parseSpec } from '../../src/guest/parse/fstab.js';
 import { fromOsRelease, fromReleaseLine, identify } from '../../src/guest/identity.js';
 import { elfArch } from '../../src/guest/elf.js';
 import { splitMapperName } from '../../src/guest/devices.js';
+import { parseApkInstalled, parseDpkgStatus, parsePacmanDesc } from '../../src/guest/packages.js';
 
 describe('shell-style assignments', () => {
   it('reads values as sh does: quotes, escapes, comments, export', () => {
@@ -132,5 +133,37 @@ describe('device-mapper names', () => {
     expect(splitMapperName('my--vg-my--lv')).toEqual(['my-vg', 'my-lv']);
     expect(splitMapperName('luks-1234')).toEqual(['luks', '1234']);
     expect(splitMapperName('nodash')).toBeUndefined();
+  });
+});
+
+describe('package databases', () => {
+  it('dpkg: only installed packages; continuation lines are not fields', () => {
+    const status = [
+      'Package: a\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\nDescription: thing\n Version: not a field\n',
+      'Package: gone\nStatus: deinstall ok config-files\nVersion: 2\n',
+      'Package: half\nStatus: install reinstreq half-installed\nVersion: 3\n',
+      'Package: b\nStatus: hold ok installed\nVersion: 1:2.3\n',
+    ].join('\n');
+    expect(parseDpkgStatus(status)).toEqual([
+      { name: 'a', version: '1.0-1', arch: 'amd64' },
+      { name: 'b', version: '1:2.3' },
+    ]);
+  });
+  it('apk and pacman records', () => {
+    expect(parseApkInstalled('P:musl\nV:1.2.4-r2\nA:x86_64\n\nP:nover\n\nP:b\nV:1\n')).toEqual([
+      { name: 'musl', version: '1.2.4-r2', arch: 'x86_64' },
+      { name: 'b', version: '1' },
+    ]);
+    expect(parsePacmanDesc('%NAME%\nlinux\n\n%VERSION%\n6.6.1.arch1-1\n\n%ARCH%\nx86_64\n')).toEqual({ name: 'linux', version: '6.6.1.arch1-1', arch: 'x86_64' });
+    expect(parsePacmanDesc('%NAME%\nx\n')).toBeUndefined();
+  });
+  it('never throws on any text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (s) => {
+        parseDpkgStatus(s);
+        parseApkInstalled(s);
+        parsePacmanDesc(s);
+      }),
+    );
   });
 });
