@@ -58,6 +58,11 @@ function describe(g: Guest, listPackages: boolean): string {
     const i = g.initramfs;
     row('initramfs', `${i.path}: ${i.files} files in ${i.compression.join(' + ')}${i.complete ? '' : ' (incomplete)'}; modules: ${i.modules.filter((m) => /^(virtio|nvme|xen|hv_|ena|ixgbevf|mlx)/.test(m)).join(', ') || 'none of the cloud drivers'}`);
   }
+  for (const i of g.network.interfaces) {
+    row('network', `${i.name}: ${i.ipv4}${i.ipv6 ? `, IPv6 ${i.ipv6}` : ''}${i.addresses.length ? ` ${i.addresses.join(' ')}` : ''}${i.mac ? ` (MAC ${i.mac})` : ''} [${i.tool}: ${i.source}]`);
+  }
+  if (g.network.cloudInitDisabled) row('network', `cloud-init network configuration disabled (${g.network.cloudInitDisabled.source})`);
+  for (const p of g.network.persistentNames) row('network', `${p.name} pinned to MAC ${p.mac} (${p.source})`);
   for (const db of g.packages) row('packages', `${db.kind} (${db.path}): ${db.packages ? `${db.packages.length} installed` : `${db.format} format, not read by this version`}`);
   if (g.services.length) row('services', g.services.map((s) => `${s.name} ${s.state}`).join(', '));
   const c = g.config;

@@ -2,8 +2,8 @@
  * Guest inspection: which operating systems a disk holds and what they would boot with, read
  * through the filesystem readers. This version inspects Linux roots: identity, architecture,
  * hostname, the fstab mounts, kernels and the boot loader's default, services and the
- * configuration the checks read, installed packages, and the initramfs's modules; network
- * configuration follows.
+ * configuration the checks read, network configuration, installed packages, and the
+ * initramfs's modules.
  */
 export { inspect, inspectLayout, type Guest, type GuestConfig, type GuestInitramfs, type GuestMount, type Inspection, type InspectOptions } from './inspect.js';
 export { listInitramfs, listInitramfsBytes, modulesIn, builtinModules, type InitramfsEntry, type InitramfsListing, type InitramfsOptions, type InitramfsSegment } from './initramfs.js';
@@ -19,3 +19,5 @@ export { findVolume, splitMapperName, type SpecMatch } from './devices.js';
 export { parseFstab, parseSpec, type Fstab, type FstabEntry, type FstabSpec } from './parse/fstab.js';
 export { parseShellVars, type ShellVar, type ShellVars } from './parse/shell-vars.js';
 export { readPackages, parseDpkgStatus, parseApkInstalled, parsePacmanDesc, type Package, type PackageDatabase } from './packages.js';
+export { readNetwork, fromIfcfg, fromNetplan, fromCloudInitV1, fromKeyfile, fromNetworkd, parsePersistentNet, parseIni, maskToPrefix, type NetInterface, type NetTool, type NetworkConfig } from './network.js';
+export { parseYaml, YamlError, type YamlValue } from './parse/yaml.js';

@@ -19,6 +19,7 @@ import { parseShellVars } from './parse/shell-vars.js';
 import { GuestFileSystem, normaliseMountPath, type MountedFileSystem } from './view.js';
 import { listKernels, readBoot, type BootInfo, type Kernel } from './boot.js';
 import { readPackages, type PackageDatabase } from './packages.js';
+import { readNetwork, type NetworkConfig } from './network.js';
 import { builtinModules, listInitramfs, modulesIn, type InitramfsOptions } from './initramfs.js';
 import { Services, SERVICES_OF_INTEREST, type ServiceState } from './services.js';
 import { effective, globToRegExp, parseSshdConfig } from './parse/sshd.js';
@@ -80,6 +81,8 @@ export interface Guest {
   boot: BootInfo;
   /** Whether the services the cloud checks ask about start at boot. */
   services: ServiceState[];
+  /** Network configuration, whichever tools own it. */
+  network: NetworkConfig;
   /** The package databases found, with their packages where this version reads the format. */
   packages: PackageDatabase[];
   /** Modules built into the default kernel (its modules.builtin), where it lists them. */
@@ -269,7 +272,7 @@ async function inspectRoot(root: Volume, rootFs: FileSystem, layout: VolumeLayou
   const identity = identify(identityFiles);
   if (identity.distro === 'unknown') findings.push({ severity: 'warning', code: 'guest.unknown-distro', message: 'no os-release or release file names the distribution' });
 
-  const guest: Guest = { os: 'linux', root: root.id, identity, fstab: fstab.entries, mounts, crypttab: [], kernels: [], boot: { loader: 'none', entries: [] }, services: [], config: {}, packages: [], findings, fs };
+  const guest: Guest = { os: 'linux', root: root.id, identity, fstab: fstab.entries, mounts, crypttab: [], kernels: [], boot: { loader: 'none', entries: [] }, services: [], config: {}, network: { interfaces: [], persistentNames: [] }, packages: [], findings, fs };
   const hostname = await readHostname(fs, findings);
   if (hostname) guest.hostname = hostname;
   for (const path of ARCH_BINARIES) {
@@ -310,6 +313,7 @@ async function inspectRoot(root: Volume, rootFs: FileSystem, layout: VolumeLayou
     if (s.state !== 'absent') guest.services.push(s);
   }
   guest.config = await readConfig(fs, findings);
+  guest.network = await readNetwork(fs, findings);
   guest.packages = await readPackages(fs, findings);
 
   // The kernel that boots by default, else the newest: its built-in modules and initramfs.

@@ -102,6 +102,14 @@ describe.each(names)('guest fixture %s', (name) => {
         }
         if (want.packages) expect(g.packages).toEqual(want.packages);
         if (want.packages?.some((d: { kind: string }) => d.kind === 'rpm')) expect(g.findings.some((x) => x.code === 'guest.packages-not-read')).toBe(true);
+        // Network: as written; ifcfg values as sh reads the file.
+        if (want.network) expect(g.network).toEqual(want.network);
+        if (f.ifcfgSh) {
+          const eth0 = g.network.interfaces.find((i) => i.tool === 'ifcfg')!;
+          expect(eth0.addresses[0]).toBe(`${f.ifcfgSh.IPADDR}/${f.ifcfgSh.PREFIX}`);
+          expect(eth0.gateway).toBe(f.ifcfgSh.GATEWAY);
+          expect(eth0.mac).toBe(f.ifcfgSh.HWADDR.toLowerCase());
+        }
         // sshd_config as OpenSSH's sshd -T reads it.
         if (f.sshdT) for (const [key, value] of Object.entries(f.sshdT as Record<string, string>)) expect(g.config.sshd?.[key as 'port'], key).toBe(value);
         // Files through the guest's view, across its mounts.
