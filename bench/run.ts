@@ -332,14 +332,14 @@ ${inspectRows.join('\n')}
   inline on the main thread for a lone request the same way; (3) compressed runs are read into
   pooled buffers, through a cache that reuses evicted blocks (pinned while a reader still
   copies out of them: a read into a reused buffer lands on another thread at any moment). In
-  this process the growth went from 66.2 / 15 MiB (zlib / zstd at depth 64) to 17 / 21 MiB,
+  this process the growth went from 66.2 / 15 MiB (zlib / zstd at depth 64) to 17-18 / 21 MiB,
   and throughput rose with it: zlib at depth 64 from 458 to 490-570 MB/s and at depth 1 from
   188 to about 320 (native zlib inline instead of a thread-pool hop), zstd at depth 64 from 556
-  to about 695. From a cold start a process still grows 65-92 MiB at depth 64: most of it is
+  to 680-700. From a cold start a process still grows 64-92 MiB at depth 64: most of it is
   fixed cost paid in the first 64 MiB (two worker threads, libzstd compiled and instantiated
   three times, pooled buffers) and V8 growing the main thread's young generation to its
   allocation rate (with \`--max-semi-space-size=2\` the zlib figure is about 55 MiB); reading
-  the remaining 960 MiB adds 23-43 MiB, the column "of which after 64 MiB".
+  the remaining 960 MiB adds 20-43 MiB, the column "of which after 64 MiB".
 - **A cache that moved every hit to the back (issue #5).** The first ext walk took 2.2 s, a
   third of it in the inode cache. Its LRU did what the block cache did: on a hit, delete the
   key and set it again, and on overflow take \`keys().next()\` after each deletion. In V8 both
