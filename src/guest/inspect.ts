@@ -14,12 +14,13 @@ import type { Volume, VolumeLayout } from '../volume/types.js';
 import { findVolume } from './devices.js';
 import { elfArch } from './elf.js';
 import { IDENTITY_FILES, identify, type OsIdentity } from './identity.js';
-import { parseFstab, type FstabEntry } from './parse/fstab.js';
+import { parseFstab, parseSpec, type FstabEntry } from './parse/fstab.js';
 import { parseShellVars } from './parse/shell-vars.js';
 import { GuestFileSystem, normaliseMountPath, type MountedFileSystem } from './view.js';
 import { listKernels, readBoot, type BootInfo, type Kernel } from './boot.js';
 import { readPackages, type PackageDatabase } from './packages.js';
-import { readNetwork, type NetworkConfig } from './network.js';
+import { parseIni, readNetwork, type NetworkConfig } from './network.js';
+import { parseYaml, YamlError, type YamlValue } from './parse/yaml.js';
 import { builtinModules, listInitramfs, modulesIn, type InitramfsOptions } from './initramfs.js';
 import { Services, SERVICES_OF_INTEREST, type ServiceState } from './services.js';
 import { effective, globToRegExp, parseSshdConfig } from './parse/sshd.js';
@@ -34,6 +35,8 @@ export interface GuestMount {
   options: string[];
   /** fstab line number. */
   line?: number;
+  /** The systemd .mount unit it comes from, instead of fstab. */
+  unit?: string;
   /** The volume it resolved to. */
   volume?: string;
   /**
@@ -56,6 +59,11 @@ export interface GuestConfig {
   rtc?: 'UTC' | 'LOCAL';
   /** /etc/ufw/ufw.conf ENABLED=. */
   ufwEnabled?: boolean;
+  /**
+   * cloud-init's configuration, /etc/cloud/cloud.cfg merged with cloud.cfg.d/*.cfg (later files
+   * replace top-level keys, as cloud-init merges them by default).
+   */
+  cloudInit?: { files: string[]; modules: string[]; datasources?: string[]; disableRoot?: boolean; sshPwauth?: boolean | string; growpart?: boolean; unparsed: string[] };
   /** root's /etc/passwd entry and what /etc/shadow says of its password (never the hash). */
   root?: { uid: number; shell: string; password?: PasswordState };
 }
@@ -220,9 +228,21 @@ async function inspectRoot(root: Volume, rootFs: FileSystem, layout: VolumeLayou
   if (fstabText === undefined) findings.push({ severity: 'warning', code: 'guest.no-fstab', message: '/etc/fstab is missing: only the root filesystem is mounted' });
   for (const u of fstab.unparsed) findings.push({ severity: 'warning', code: 'guest.fstab-line', message: `/etc/fstab line ${u.line} is not an fstab entry (${u.reason}): ${u.text.trim()}` });
 
-  for (const e of fstab.entries) {
-    const mount: GuestMount = { mountpoint: e.mountpoint, device: e.device, type: e.type, options: e.options, line: e.line, status: 'skipped' };
+  // systemd .mount units in /etc/systemd/system mount too, when a target wants them.
+  const units = await mountUnits(rootFs, findings);
+  const sources: { e: FstabEntry; origin: string; unit?: string; enabled?: boolean }[] = [
+    ...fstab.entries.map((e) => ({ e, origin: `/etc/fstab line ${e.line}` })),
+    ...units.map((u) => ({ e: u.entry, origin: u.path, unit: u.path, enabled: u.enabled })),
+  ];
+  for (const { e, origin, unit, enabled } of sources) {
+    const mount: GuestMount = { mountpoint: e.mountpoint, device: e.device, type: e.type, options: e.options, status: 'skipped' };
+    if (unit) mount.unit = unit;
+    else mount.line = e.line;
     mounts.push(mount);
+    if (enabled === false) {
+      mount.reason = 'the unit is not enabled';
+      continue;
+    }
     const where = normaliseMountPath(e.mountpoint);
     if (NOT_DISK.has(e.type) || e.type.startsWith('fuse.') || where === undefined) {
       mount.reason = where !== undefined || e.type === 'swap' ? `${e.type} is not a filesystem on a disk` : 'not a mount point';
@@ -236,14 +256,14 @@ async function inspectRoot(root: Volume, rootFs: FileSystem, layout: VolumeLayou
     if (!match.volume) {
       mount.status = e.options.includes('noauto') || e.options.includes('nofail') ? 'skipped' : 'not-found';
       mount.reason = match.reason;
-      if (mount.status === 'not-found') findings.push({ severity: 'warning', code: 'guest.fstab-missing-device', message: `/etc/fstab line ${e.line}: ${e.device} for ${e.mountpoint}: ${match.reason}` });
+      if (mount.status === 'not-found') findings.push({ severity: 'warning', code: 'guest.fstab-missing-device', message: `${origin}: ${e.device} for ${e.mountpoint}: ${match.reason}` });
       continue;
     }
     mount.volume = match.volume.id;
     if (match.note) mount.reason = match.note;
     if (where === '/') {
       mount.status = 'mounted';
-      if (match.volume.id !== root.id) findings.push({ severity: 'warning', code: 'guest.fstab-root-elsewhere', message: `/etc/fstab line ${e.line} mounts ${match.volume.id} at /, but this root was found on ${root.id}` });
+      if (match.volume.id !== root.id) findings.push({ severity: 'warning', code: 'guest.fstab-root-elsewhere', message: `${origin} mounts ${match.volume.id} at /, but this root was found on ${root.id}` });
       continue;
     }
     const subvol = e.options.find((o) => o.startsWith('subvol=') || o.startsWith('subvolid='));
@@ -259,7 +279,7 @@ async function inspectRoot(root: Volume, rootFs: FileSystem, layout: VolumeLayou
       if (!(err instanceof DiskProbeError)) throw err;
       mount.status = err.code === ErrorCode.UNSUPPORTED ? 'unsupported' : 'failed';
       mount.reason = err.reason;
-      if (mount.status === 'failed') findings.push({ severity: 'warning', code: 'guest.mount-failed', message: `/etc/fstab line ${e.line}: ${match.volume.id} for ${e.mountpoint} did not open: ${err.message}` });
+      if (mount.status === 'failed') findings.push({ severity: 'warning', code: 'guest.mount-failed', message: `${origin}: ${match.volume.id} for ${e.mountpoint} did not open: ${err.message}` });
     }
   }
   const fs = new GuestFileSystem(mounted, root.id);
@@ -369,6 +389,43 @@ async function readConfig(fs: FileSystem, findings: Finding[]): Promise<GuestCon
     }
     for (const n of parsed.notes) findings.push({ severity: 'info', code: 'guest.sshd-config', message: `${n.file} line ${n.line}: ${n.message}` });
   }
+  const cloudFiles = ['/etc/cloud/cloud.cfg'];
+  const dropIns = await fs.readdir('/etc/cloud/cloud.cfg.d').then(
+    (l) => l.map((e) => e.name).filter((n) => n.endsWith('.cfg')).sort(),
+    (e: unknown) => {
+      if (e instanceof DiskProbeError) return [];
+      throw e;
+    },
+  );
+  cloudFiles.push(...dropIns.map((n) => `/etc/cloud/cloud.cfg.d/${n}`));
+  const merged: Record<string, YamlValue> = {};
+  const read: string[] = [];
+  const unparsed: string[] = [];
+  for (const path of cloudFiles) {
+    const body = await readText(fs, path, findings);
+    if (body === undefined) continue;
+    try {
+      const doc = parseYaml(body);
+      if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) Object.assign(merged, doc);
+      read.push(path);
+    } catch (e) {
+      if (!(e instanceof YamlError)) throw e;
+      unparsed.push(path);
+      findings.push({ severity: 'warning', code: 'guest.cloud-init-unparsed', message: `${path} is not YAML cloud-init reads: ${e.message}` });
+    }
+  }
+  if (read.length || unparsed.length) {
+    const modules = ['cloud_init_modules', 'cloud_config_modules', 'cloud_final_modules'].flatMap((k) => {
+      const list = merged[k];
+      return Array.isArray(list) ? list.map((m) => (Array.isArray(m) ? String(m[0]) : typeof m === 'string' ? m : '')).filter(Boolean) : [];
+    });
+    const ci: NonNullable<GuestConfig['cloudInit']> = { files: read, modules: modules.map((m) => m.replace(/-/g, '_')), unparsed };
+    if (Array.isArray(merged.datasource_list)) ci.datasources = merged.datasource_list.map(String);
+    if (typeof merged.disable_root === 'boolean') ci.disableRoot = merged.disable_root;
+    if (typeof merged.ssh_pwauth === 'boolean' || typeof merged.ssh_pwauth === 'string') ci.sshPwauth = merged.ssh_pwauth;
+    ci.growpart = ci.modules.includes('growpart') && !(merged.growpart && typeof merged.growpart === 'object' && !Array.isArray(merged.growpart) && merged.growpart.mode === 'off');
+    config.cloudInit = ci;
+  }
   const selinux = await readText(fs, '/etc/selinux/config', findings);
   if (selinux !== undefined) {
     const vars = parseShellVars(selinux).vars;
@@ -392,6 +449,34 @@ async function readConfig(fs: FileSystem, findings: Finding[]): Promise<GuestCon
     if (state) config.root.password = state;
   }
   return config;
+}
+
+/** The .mount units in /etc/systemd/system, as fstab entries, and whether a target wants each. */
+async function mountUnits(fs: FileSystem, findings: Finding[]): Promise<{ path: string; entry: FstabEntry; enabled: boolean }[]> {
+  const dir = '/etc/systemd/system';
+  const names = await fs.readdir(dir).then(
+    (l) => l.filter((e) => e.type === 'file' && e.name.endsWith('.mount')).map((e) => e.name),
+    (e: unknown) => {
+      if (e instanceof DiskProbeError) return [];
+      throw e;
+    },
+  );
+  const services = new Services(fs);
+  const out: { path: string; entry: FstabEntry; enabled: boolean }[] = [];
+  for (const name of names.sort()) {
+    const path = `${dir}/${name}`;
+    const body = await readText(fs, path, findings);
+    const m = body === undefined ? undefined : parseIni(body).get('Mount');
+    const what = m?.get('What')?.[0];
+    const where = m?.get('Where')?.[0];
+    if (!what || !where) {
+      findings.push({ severity: 'warning', code: 'guest.mount-unit', message: `${path} has no What= or Where= in [Mount]` });
+      continue;
+    }
+    const entry: FstabEntry = { line: 0, device: what, spec: parseSpec(what), mountpoint: where, type: m?.get('Type')?.[0] ?? 'auto', options: (m?.get('Options')?.[0] ?? 'defaults').split(',').filter(Boolean), freq: 0, passno: 0 };
+    out.push({ path, entry, enabled: (await services.state(name)).state === 'enabled' });
+  }
+  return out;
 }
 
 /** /etc/hostname, /etc/HOSTNAME (SUSE), or HOSTNAME= in /etc/sysconfig/network (RHEL 6). */

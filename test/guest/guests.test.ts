@@ -71,7 +71,14 @@ describe.each(names)('guest fixture %s', (name) => {
           expect(mount!.status, `fstab line ${line.line}: ${mount!.reason ?? ''}`).toBe(line.status);
           if (line.status === 'mounted' || line.status === 'unsupported') expect(mount!.volume).toBe(volumeFor(f, line));
         }
-        expect(g.mounts.length).toBe(want.fstab.length);
+        for (const u of (want.units ?? []) as Record<string, string>[]) {
+          const mount = g.mounts.find((m) => m.unit === u.unit);
+          expect(mount, u.unit).toBeDefined();
+          expect(mount!.mountpoint).toBe(u.mountpoint);
+          expect(mount!.status, `${u.unit}: ${mount!.reason ?? ''}`).toBe(u.status);
+          if (u.volume) expect(mount!.volume).toBe(u.volume);
+        }
+        expect(g.mounts.length).toBe(want.fstab.length + (want.units?.length ?? 0));
         for (const n of want.unparsedLines ?? []) expect(g.findings.some((x) => x.code === 'guest.fstab-line' && x.message.includes(`line ${n} `))).toBe(true);
         for (const p of want.danglingLinks ?? []) expect(g.findings.some((x) => x.code === 'guest.dangling-link' && x.message.startsWith(p))).toBe(true);
         expect(g.crypttab.map((c) => c.name)).toEqual(want.crypttab ?? []);
@@ -160,6 +167,9 @@ describe('the CLI on guests', () => {
     const cat = await runCli(['cat', join(GUESTS, 'rhel.qcow2'), '/home/alice/note.txt']);
     expect(cat.code).toBe(0);
     expect(sha256(cat.bytes)).toBe(f.files['/home/alice/note.txt']);
+    // The same volume through a .mount unit's mount point.
+    const viaUnit = await runCli(['cat', join(GUESTS, 'rhel.qcow2'), '/srv/data/alice/note.txt']);
+    expect(sha256(viaUnit.bytes)).toBe(f.files['/home/alice/note.txt']);
     const ls = await runCli(['ls', join(GUESTS, 'rhel.qcow2'), '/boot/grub2']);
     expect(ls.out.trim().split('\n')).toEqual(['grub.cfg', 'grubenv']);
     const dual = await runCli(['ls', join(GUESTS, 'dual.qcow2'), '/']);
