@@ -209,7 +209,7 @@ export async function inspectLayout(layout: VolumeLayout, options: InspectOption
       continue;
     }
     if (!(await isRoot(fs))) continue;
-    guests.push(await inspectRoot(v, fs, layout, open, options));
+    guests.push(await inspectRoot(v.id, fs, layout, open, options));
   }
   if (guests.length > 1) {
     findings.push({ severity: 'info', code: 'guest.multiple-roots', message: `${guests.length} operating system roots: ${guests.map((g) => `${g.root} (${g.identity.product ?? g.identity.distro})`).join(', ')}` });
@@ -217,7 +217,12 @@ export async function inspectLayout(layout: VolumeLayout, options: InspectOption
   return { guests, layout, findings };
 }
 
-async function inspectRoot(root: Volume, rootFs: FileSystem, layout: VolumeLayout, open: (v: Volume) => Promise<FileSystem>, options: InspectOptions): Promise<Guest> {
+/**
+ * Inspects one root filesystem: `rootId` names its volume, `layout` has the volumes fstab may
+ * name and `open` opens them. @internal Exported for tests that give it a filesystem directly.
+ */
+export async function inspectRoot(rootId: string, rootFs: FileSystem, layout: VolumeLayout, open: (v: Volume) => Promise<FileSystem>, options: InspectOptions = {}): Promise<Guest> {
+  const root = { id: rootId };
   const findings: Finding[] = [];
   const mounts: GuestMount[] = [];
   const mounted: MountedFileSystem[] = [{ path: '/', fs: rootFs, source: root.id }];
