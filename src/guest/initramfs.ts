@@ -1,7 +1,7 @@
 /**
  * What an initramfs holds, read as the kernel unpacks it (init/initramfs.c): a sequence of cpio
  * archives (`newc` or `crc`, each ending with `TRAILER!!!`), uncompressed or compressed with
- * gzip, xz, lzma, zstd or lz4, with zero padding between them — an uncompressed early-microcode
+ * gzip, xz, lzma, zstd, lz4 or bzip2, with zero padding between them — an uncompressed early-microcode
  * archive followed by the compressed main one is the usual shape. Each archive is listed; a
  * damaged or truncated part ends the listing with a finding, keeping what came before.
  * Expansion is bounded (`maxExpandedBytes`).
@@ -11,6 +11,7 @@ import { DiskProbeError, ErrorCode } from '../errors.js';
 import type { FileSystem } from '../fs/types.js';
 import { fileTypeOfMode } from '../fs/inode-fs.js';
 import type { FileType } from '../fs/types.js';
+import { bzip2Expand, isBzip2 } from '../codec/bzip2.js';
 import { gzipExpand, isGzip } from '../codec/gzip.js';
 import { isXz, lzmaAloneExpand, xzExpand } from '../codec/lzma.js';
 import { lz4Expand, LZ4_FRAME_MAGIC, LZ4_LEGACY_MAGIC } from '../codec/lz4.js';
@@ -27,7 +28,7 @@ export interface InitramfsEntry {
 export interface InitramfsSegment {
   /** Byte offset of the segment in the file. */
   offset: number;
-  compression: 'none' | 'gzip' | 'xz' | 'lzma' | 'zstd' | 'lz4';
+  compression: 'none' | 'gzip' | 'xz' | 'lzma' | 'zstd' | 'lz4' | 'bzip2';
   /** Entries its archives list. */
   entries: number;
 }
@@ -108,6 +109,7 @@ type Expand = (input: Uint8Array, limit: number) => { output: Uint8Array; consum
 function compressionAt(u8: Uint8Array, at: number): [InitramfsSegment['compression'], Expand] | undefined {
   if (isGzip(u8, at)) return ['gzip', gzipExpand];
   if (isXz(u8, at)) return ['xz', xzExpand];
+  if (isBzip2(u8, at)) return ['bzip2', bzip2Expand];
   const magic = (u8[at]! | (u8[at + 1]! << 8) | (u8[at + 2]! << 16) | (u8[at + 3]! << 24)) >>> 0;
   if (magic === 0xfd2fb528) return ['zstd', zstdExpand];
   if (magic === LZ4_LEGACY_MAGIC || magic === LZ4_FRAME_MAGIC) return ['lz4', lz4Expand];
@@ -118,7 +120,6 @@ function compressionAt(u8: Uint8Array, at: number): [InitramfsSegment['compressi
 
 /** Names the compression of data that is neither cpio nor one this reader expands. */
 function unknownCompression(u8: Uint8Array, at: number): string {
-  if (u8[at] === 0x42 && u8[at + 1] === 0x5a && u8[at + 2] === 0x68) return 'bzip2';
   if (u8[at] === 0x89 && u8[at + 1] === 0x4c && u8[at + 2] === 0x5a && u8[at + 3] === 0x4f) return 'lzop';
   return `unknown data (${Array.from(u8.subarray(at, at + 4), (b) => b.toString(16).padStart(2, '0')).join(' ')})`;
 }

@@ -1,5 +1,5 @@
 /**
- * Whole-stream decoders (gzip, xz, lzma, lz4, zstd without a content size) against what each
+ * Whole-stream decoders (gzip, xz, lzma, lz4, bzip2, zstd without a content size) against what each
  * tool decompressed its own output to (test/codec/streams/make.sh, streams.facts; zstd frames
  * from test/codec/data). Cut and damaged streams give a DiskProbeError, and expansion stops at
  * the limit.
@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { bzip2Expand } from '../../src/codec/bzip2.js';
 import { gzipExpand } from '../../src/codec/gzip.js';
 import { lzmaAloneExpand, xzExpand } from '../../src/codec/lzma.js';
 import { lz4Expand } from '../../src/codec/lz4.js';
@@ -25,7 +26,7 @@ const facts = readFileSync(join(DIR, 'streams.facts'), 'utf8')
   });
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 type Expand = (input: Uint8Array, limit: number) => { output: Uint8Array; consumed: number } | Promise<{ output: Uint8Array; consumed: number }>;
-const decoderOf = (file: string): Expand => (file.endsWith('.gz') ? gzipExpand : file.endsWith('.xz') ? xzExpand : file.endsWith('.lzma') ? lzmaAloneExpand : lz4Expand);
+const decoderOf = (file: string): Expand => (file.endsWith('.gz') ? gzipExpand : file.endsWith('.xz') ? xzExpand : file.endsWith('.lzma') ? lzmaAloneExpand : file.endsWith('.bz2') ? bzip2Expand : lz4Expand);
 
 describe.each(facts)('$file', ({ file, size, out, sha }) => {
   const bytes = new Uint8Array(readFileSync(join(DIR, file)));
