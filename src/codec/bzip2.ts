@@ -8,6 +8,7 @@
  * combined CRC are checked. Randomised blocks (written only by bzip2 0.9.0) are E_UNSUPPORTED.
  */
 import { DiskProbeError, ErrorCode } from '../errors.js';
+import { GrowingOutput } from './output.js';
 import { codecError } from './types.js';
 
 function fail(reason: string, offset?: number, code: ErrorCode = ErrorCode.CORRUPT): DiskProbeError {
@@ -65,32 +66,12 @@ class Bits {
   }
 }
 
-class Out {
-  buf: Uint8Array;
-  pos = 0;
-  constructor(
-    initial: number,
-    private readonly limit: number,
-  ) {
-    this.buf = new Uint8Array(Math.min(limit, Math.max(64 * 1024, initial)));
-  }
-  push(b: number): void {
-    if (this.pos === this.buf.length) {
-      if (this.pos >= this.limit) throw fail(`the stream expands to more than ${this.limit} bytes`, undefined, ErrorCode.LIMIT);
-      const next = new Uint8Array(Math.min(this.limit, this.buf.length * 2));
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.pos++] = b;
-  }
-}
-
 const MAX_CODE_LEN = 20;
 const MAX_GROUPS = 6;
 const GROUP_SIZE = 50;
 
 /** One block: returns its CRC as computed over what it appended to `out`. */
-function block(bits: Bits, out: Out, maxBlock: number): number {
+function block(bits: Bits, out: GrowingOutput, maxBlock: number): number {
   const storedCrc = bits.read32();
   if (bits.bit()) throw fail('a randomised block (bzip2 0.9.0)', bits.consumed, ErrorCode.UNSUPPORTED);
   const origPtr = bits.read(24);
@@ -269,7 +250,7 @@ export function isBzip2(input: Uint8Array, at = 0): boolean {
 
 /** Decodes the bzip2 streams at the start of `input`; returns the output and the bytes consumed. */
 export function bzip2Expand(input: Uint8Array, limit: number): { output: Uint8Array; consumed: number } {
-  const out = new Out(input.length * 4, limit);
+  const out = new GrowingOutput(input.length * 4, limit, 'bzip2');
   let start = 0;
   do {
     if (!isBzip2(input, start)) throw fail('not a bzip2 stream', start, ErrorCode.BAD_MAGIC);
@@ -291,5 +272,5 @@ export function bzip2Expand(input: Uint8Array, limit: number): { output: Uint8Ar
     }
     start += 4 + bits.consumed;
   } while (isBzip2(input, start));
-  return { output: out.buf.subarray(0, out.pos), consumed: start };
+  return { output: out.bytes(), consumed: start };
 }

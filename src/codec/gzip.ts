@@ -6,6 +6,7 @@
 import { ErrorCode } from '../errors.js';
 import { crc32 } from '../util/crc32.js';
 import { inflateRawExpand } from './inflate.js';
+import { joined } from './output.js';
 import { codecError } from './types.js';
 
 export function isGzip(input: Uint8Array, at = 0): boolean {
@@ -46,12 +47,5 @@ export function gzipExpand(input: Uint8Array, limit: number): { output: Uint8Arr
     total += output.length;
     pos = at + 8;
   } while (isGzip(input, pos));
-  if (parts.length === 1) return { output: parts[0]!, consumed: pos };
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return { output: out, consumed: pos };
+  return { output: joined(parts), consumed: pos };
 }

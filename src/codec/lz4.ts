@@ -7,6 +7,7 @@
  * Checksums (xxHash32) are not verified.
  */
 import { DiskProbeError, ErrorCode } from '../errors.js';
+import { GrowingOutput } from './output.js';
 import { codecError } from './types.js';
 
 export const LZ4_FRAME_MAGIC = 0x184d2204;
@@ -21,29 +22,8 @@ function u32le(u8: Uint8Array, at: number): number {
   return (u8[at]! | (u8[at + 1]! << 8) | (u8[at + 2]! << 16) | (u8[at + 3]! << 24)) >>> 0;
 }
 
-class Out {
-  buf: Uint8Array;
-  pos = 0;
-  constructor(
-    initial: number,
-    private readonly limit: number,
-  ) {
-    this.buf = new Uint8Array(Math.min(limit, Math.max(64 * 1024, initial)));
-  }
-  ensure(n: number): void {
-    const need = this.pos + n;
-    if (need <= this.buf.length) return;
-    if (need > this.limit) throw fail(`the stream expands to more than ${this.limit} bytes`, undefined, ErrorCode.LIMIT);
-    let size = this.buf.length * 2;
-    while (size < need) size *= 2;
-    const next = new Uint8Array(Math.min(this.limit, size));
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
-}
-
 /** One LZ4 block from input[start, end) appended to `out`; matches may reach back to `windowStart`. */
-function block(input: Uint8Array, start: number, end: number, out: Out, windowStart: number): void {
+function block(input: Uint8Array, start: number, end: number, out: GrowingOutput, windowStart: number): void {
   let i = start;
   for (;;) {
     if (i >= end) throw fail('a block ends inside a sequence', i, ErrorCode.TRUNCATED);
@@ -90,7 +70,7 @@ function block(input: Uint8Array, start: number, end: number, out: Out, windowSt
 export function lz4Expand(input: Uint8Array, limit: number): { output: Uint8Array; consumed: number } {
   if (input.length < 4) throw fail('too short for an LZ4 stream', 0, ErrorCode.TRUNCATED);
   const magic = u32le(input, 0);
-  const out = new Out(input.length * 3, limit);
+  const out = new GrowingOutput(input.length * 3, limit, 'lz4');
   let pos: number;
   if (magic === LZ4_LEGACY_MAGIC) {
     pos = 4;
@@ -131,5 +111,5 @@ export function lz4Expand(input: Uint8Array, limit: number): { output: Uint8Arra
     if (contentChecksum) pos += 4;
     if (pos > input.length) throw fail('the frame checksum runs past the input', pos, ErrorCode.TRUNCATED);
   } else throw fail('not an LZ4 stream', 0, ErrorCode.BAD_MAGIC);
-  return { output: out.buf.subarray(0, out.pos), consumed: pos };
+  return { output: out.bytes(), consumed: pos };
 }

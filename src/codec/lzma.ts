@@ -11,6 +11,7 @@
  */
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import { crc32 } from '../util/crc32.js';
+import { GrowingOutput } from './output.js';
 import { codecError } from './types.js';
 
 type Codec = 'xz' | 'lzma';
@@ -19,32 +20,9 @@ function fail(codec: Codec, reason: string, offset?: number, code: ErrorCode = E
   return codecError(codec, reason, offset === undefined ? {} : { offset }, code);
 }
 
-/** A growable output that is also the dictionary. */
-class Output {
-  buf: Uint8Array;
-  pos = 0;
-  /** Where the current dictionary starts (LZMA2 resets it). */
+/** The output, which is also the dictionary: LZMA2 resets where the dictionary starts. */
+class Output extends GrowingOutput {
   dictStart = 0;
-
-  constructor(
-    initial: number,
-    private readonly limit: number,
-    private readonly codec: Codec,
-  ) {
-    this.buf = new Uint8Array(Math.min(limit, Math.max(initial, 64 * 1024)));
-  }
-
-  /** Makes room for `n` more bytes. */
-  ensure(n: number): void {
-    const need = this.pos + n;
-    if (need <= this.buf.length) return;
-    if (need > this.limit) throw fail(this.codec, `the stream expands to more than ${this.limit} bytes`, undefined, ErrorCode.LIMIT);
-    let size = this.buf.length * 2;
-    while (size < need) size *= 2;
-    const next = new Uint8Array(Math.min(this.limit, size));
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-  }
 }
 
 const PROBS_INIT = 1024;
@@ -404,7 +382,7 @@ export function xzExpand(input: Uint8Array, limit: number): { output: Uint8Array
     if (!isXz(input, pad)) break;
     pos = pad;
   } while (pos < end);
-  return { output: out.buf.subarray(0, out.pos), consumed: pos };
+  return { output: out.bytes(), consumed: pos };
 }
 
 function xzStream(input: Uint8Array, start: number, end: number, out: Output): number {
@@ -485,5 +463,5 @@ export function lzmaAloneExpand(input: Uint8Array, limit: number): { output: Uin
   const marker = decodeLzma(rc, s, out, known, 'lzma');
   if (known !== undefined && out.pos !== known) throw fail('lzma', 'the stream ends before its stated size');
   if (known === undefined && !marker) throw fail('lzma', 'the stream has no end marker');
-  return { output: out.buf.subarray(0, out.pos), consumed: rc.pos };
+  return { output: out.bytes(), consumed: rc.pos };
 }

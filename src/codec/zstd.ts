@@ -20,6 +20,7 @@
 import { ZSTDDecoder } from 'zstddec';
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import { readZstdFrame } from './zstd-frame.js';
+import { joined } from './output.js';
 import { checkArguments, codecError, sizeError, type Decoder } from './types.js';
 
 /** The libzstd functions zstddec's wasm module exports. */
@@ -261,14 +262,7 @@ export async function zstdExpand(input: Uint8Array, limit: number): Promise<{ ou
     }
   }
   if (pos === 0) throw codecError('zstd', 'not a Zstandard frame', { offset: 0 }, ErrorCode.BAD_MAGIC);
-  if (parts.length === 1) return { output: parts[0]!, consumed: pos };
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return { output: out, consumed: pos };
+  return { output: joined(parts), consumed: pos };
 }
 
 /**
