@@ -106,7 +106,8 @@ describe('inspection of hostile guests', () => {
         const t = performance.now();
         const guest = await inspectRoot('root', memFs(entries), layout, () => Promise.reject(new Error('no volumes')), { initramfs: true });
         expect(guest.root).toBe('root');
-        expect(performance.now() - t).toBeLessThan(1000);
+        // About 5 ms each here; the bound is loose for loaded CI machines, and is about hangs.
+        expect(performance.now() - t).toBeLessThan(3000);
       }),
       { numRuns: 200 },
     );
