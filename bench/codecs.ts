@@ -28,6 +28,7 @@ import * as zlib from 'node:zlib';
 import { browserCodecs, zstdFrameLength } from '../src/codec/index.js';
 import { nodeCodecs } from '../src/node/codecs.js';
 import { prng } from '../test/codec/payload.js';
+import { median } from './util.js';
 
 const quick = process.argv.includes('--quick');
 const ROOT = join(import.meta.dirname, '..');
@@ -314,12 +315,6 @@ const zstdCandidates: Candidate[] = [
 
 // ---------------------------------------------------------------------------------------------
 // Measurement
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 interface Row {
   name: string;

@@ -11,20 +11,11 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeF
 import { join } from 'node:path';
 import { openDisk, openFileSystem } from '../src/index.js';
 import { openFile } from '../src/node/index.js';
+import { have, median } from './util.js';
 
 /** 100 directories of 1,000 files (a quick run: 10 of 100). */
 let DIRS = 100;
 let PER_DIR = 1000;
-
-function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** Seconds a command takes (median of `runs`), its output discarded; undefined if it fails. */
 function timeCommand(cmd: string, args: string[], runs: number): number | undefined {

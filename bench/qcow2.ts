@@ -11,18 +11,9 @@ import type { Codecs } from '../src/codec/types.js';
 import { openFile, nodeCodecs } from '../src/node/index.js';
 import { openDisk, type Disk } from '../src/index.js';
 import { browserCodecs } from '../src/codec/index.js';
+import { have, median } from './util.js';
 
 const REQUEST = 64 * 1024;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
-function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
 
 /**
  * Raw data that compresses like a real system disk: the machine's own binaries and libraries,

@@ -15,6 +15,7 @@ import { startStaticServer } from '../test/helpers/static-server.js';
 import { benchQcow2 } from './qcow2.js';
 import { benchFilesystems } from './fs.js';
 import { benchInspect } from './inspect.js';
+import { median } from './util.js';
 
 const quick = process.argv.includes('--quick');
 const ROOT = join(import.meta.dirname, '..');
@@ -26,12 +27,6 @@ const TOOL_RUNS = quick ? 1 : 7;
 const READ_RUNS = quick ? 1 : 5;
 
 mkdirSync(WORK, { recursive: true });
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 function tool(cmd: string, args: string[]): string | undefined {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
