@@ -173,7 +173,7 @@ const KNOWN = new Set([
   'blscfg', 'linux', 'linux16', 'linuxefi', 'initrd', 'initrd16', 'initrdefi', 'devicetree', 'fdt', 'xen_hypervisor', 'xen_module',
   'default', 'timeout', 'hiddenmenu', 'title', 'kernel', 'root', 'rootnoverify', 'splashimage', 'password', 'lock', 'fallback', 'makeactive',
   'map', 'terminfo', 'color', 'hidden_timeout', 'timeout_style', 'gettext', 'locale_dir', 'lang', 'smbios', 'tpm2_key_protector_init',
-  'stall', 'net_bootp', 'net_dhcp', 'hwmatch', 'outb', 'inb', 'cmp', 'cat', 'ls', 'lsmod', 'videoinfo', 'background',
+  'stall', 'net_bootp', 'net_dhcp', 'hwmatch', 'outb', 'inb', 'cmp', 'cat', 'ls', 'lsmod', 'videoinfo', 'background', 'gfxmenu', 'splashimage', 'configfile',
 ]);
 
 /** Expands `$name` and `${name}` with `vars`; unset names expand to nothing. */
