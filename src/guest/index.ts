@@ -18,6 +18,7 @@ export { elfArch, type ElfArch } from './elf.js';
 export { findVolume, splitMapperName, type SpecMatch } from './devices.js';
 export { parseFstab, parseSpec, type Fstab, type FstabEntry, type FstabSpec } from './parse/fstab.js';
 export { parseShellVars, type ShellVar, type ShellVars } from './parse/shell-vars.js';
-export { readPackages, parseDpkgStatus, parseApkInstalled, parsePacmanDesc, type Package, type PackageDatabase } from './packages.js';
+export { readPackages, readRpmSqlite, rpmHeaderPackage, parseDpkgStatus, parseApkInstalled, parsePacmanDesc, type Package, type PackageDatabase } from './packages.js';
+export { SqliteFile, type SqlValue } from './sqlite.js';
 export { readNetwork, fromIfcfg, fromNetplan, fromCloudInitV1, fromKeyfile, fromNetworkd, parsePersistentNet, parseIni, maskToPrefix, type NetInterface, type NetTool, type NetworkConfig } from './network.js';
 export { parseYaml, YamlError, type YamlValue } from './parse/yaml.js';

@@ -1,12 +1,14 @@
 /**
  * Installed packages from the package manager's own database: dpkg (`/var/lib/dpkg/status`,
  * deb822 paragraphs: only those whose Status says `installed`), apk (`/lib/apk/db/installed`,
- * `P:`/`V:`/`A:` records), pacman (`/var/lib/pacman/local/<name-version>/desc`). rpm databases
- * (sqlite `rpmdb.sqlite`, Berkeley DB `Packages`, ndb `Packages.db`) are found and named but not
- * read by this version: the result says so instead of reporting no packages.
+ * `P:`/`V:`/`A:` records), pacman (`/var/lib/pacman/local/<name-version>/desc`), and rpm's
+ * sqlite database (`rpmdb.sqlite`: header blobs in its Packages table). rpm's Berkeley DB
+ * `Packages` and ndb `Packages.db` are found and named but not read by this version: the result
+ * says so instead of reporting no packages.
  */
 import type { Finding } from '../container/types.js';
-import { DiskProbeError } from '../errors.js';
+import { DiskProbeError, ErrorCode } from '../errors.js';
+import { SqliteFile } from './sqlite.js';
 import type { FileSystem } from '../fs/types.js';
 
 export interface Package {
@@ -107,6 +109,61 @@ export function parsePacmanDesc(desc: string): Package | undefined {
   return arch ? { name, version, arch } : { name, version };
 }
 
+/** rpm header tags (rpmtag.h). */
+const RPMTAG = { NAME: 1000, VERSION: 1001, RELEASE: 1002, EPOCH: 1003, ARCH: 1022 } as const;
+
+/**
+ * A package from an rpm header blob as rpmdb stores it: the index count and data length
+ * (big-endian), 16-byte index entries (tag, type, offset, count), then the data store.
+ * Version is `[epoch:]version-release`, as `rpm -q --qf '%{EVR}'` prints it.
+ */
+export function rpmHeaderPackage(blob: Uint8Array): Package | undefined {
+  if (blob.length < 8) return undefined;
+  const v = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const il = v.getUint32(0);
+  const dl = v.getUint32(4);
+  const dataStart = 8 + il * 16;
+  if (il > 100_000 || dataStart + dl > blob.length) return undefined;
+  const fields = new Map<number, string | number>();
+  for (let i = 0; i < il; i++) {
+    const e = 8 + i * 16;
+    const tag = v.getUint32(e);
+    if (!Object.values(RPMTAG).includes(tag as 1000)) continue;
+    const type = v.getUint32(e + 4);
+    const offset = v.getUint32(e + 8);
+    if (offset >= dl) continue;
+    const at = dataStart + offset;
+    if (type === 6 || type === 8 || type === 9) {
+      let end = at;
+      while (end < dataStart + dl && blob[end] !== 0) end++;
+      fields.set(tag, new TextDecoder().decode(blob.subarray(at, end)));
+    } else if (type === 4 && at + 4 <= dataStart + dl) fields.set(tag, v.getUint32(at));
+  }
+  const name = fields.get(RPMTAG.NAME);
+  const version = fields.get(RPMTAG.VERSION);
+  if (typeof name !== 'string' || typeof version !== 'string') return undefined;
+  const release = fields.get(RPMTAG.RELEASE);
+  const epoch = fields.get(RPMTAG.EPOCH);
+  const p: Package = { name, version: `${epoch !== undefined ? `${epoch}:` : ''}${version}${typeof release === 'string' ? `-${release}` : ''}` };
+  const arch = fields.get(RPMTAG.ARCH);
+  if (typeof arch === 'string') p.arch = arch;
+  return p;
+}
+
+/** The packages of rpm's sqlite database (`Packages` table: hnum, blob). */
+export function readRpmSqlite(bytes: Uint8Array): Package[] {
+  const db = new SqliteFile(bytes);
+  const root = db.tableRoot('Packages');
+  if (root === undefined) throw new DiskProbeError(ErrorCode.CORRUPT, 'no Packages table', { layer: 'guest', format: 'rpmdb' });
+  const out: Package[] = [];
+  for (const row of db.rows(root)) {
+    const blob = row[1];
+    const p = blob instanceof Uint8Array ? rpmHeaderPackage(blob) : undefined;
+    if (p) out.push(p);
+  }
+  return out;
+}
+
 /** Every package database the guest has, read where this version reads its format. */
 export async function readPackages(fs: FileSystem, findings: Finding[]): Promise<PackageDatabase[]> {
   const dbs: PackageDatabase[] = [];
@@ -139,10 +196,23 @@ export async function readPackages(fs: FileSystem, findings: Finding[]): Promise
   ] as const) {
     // /var/lib/rpm is often a link to /usr/lib/sysimage/rpm: report the database once.
     if (dbs.some((d) => d.kind === 'rpm' && d.format === format)) continue;
-    if (await exists(fs, path)) {
-      dbs.push({ kind: 'rpm', path, format });
-      findings.push({ severity: 'warning', code: 'guest.packages-not-read', message: `${path} is an rpm database (${format}); this version does not read rpm databases, so the installed packages are unknown (not "none")` });
+    if (!(await exists(fs, path))) continue;
+    const db: PackageDatabase = { kind: 'rpm', path, format };
+    dbs.push(db);
+    if (format === 'sqlite') {
+      try {
+        const bytes = await fs.readFile(path, { maxBytes: 512 * 1024 * 1024 });
+        db.packages = readRpmSqlite(bytes);
+        const wal = await fs.stat(`${path}-wal`).catch(() => undefined);
+        if (wal && wal.size > 0) findings.push({ severity: 'info', code: 'guest.packages-wal', message: `${path}-wal exists: changes in the write-ahead log not yet written back are not read` });
+        continue;
+      } catch (e) {
+        if (!(e instanceof DiskProbeError)) throw e;
+        findings.push({ severity: 'warning', code: 'guest.packages-unreadable', message: `${path} could not be read as an rpm database: ${e.reason}; the installed packages are unknown (not "none")` });
+        continue;
+      }
     }
+    findings.push({ severity: 'warning', code: 'guest.packages-not-read', message: `${path} is an rpm database (${format}); this version does not read that format, so the installed packages are unknown (not "none")` });
   }
   return dbs;
 }

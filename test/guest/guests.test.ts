@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspect, listInitramfs, type Guest } from '../../src/index.js';
+import fc from 'fast-check';
+import { DiskProbeError, inspect, listInitramfs, readRpmSqlite, type Guest } from '../../src/index.js';
 import { openImage } from '../../src/node/index.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
@@ -107,8 +108,13 @@ describe.each(names)('guest fixture %s', (name) => {
           const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
           expect([...(dpkg?.packages ?? [])].sort(byName)).toEqual([...f.dpkgQuery].sort(byName));
         }
+        if (f.rpmQa && k === 0) {
+          const rpm = g.packages.find((d) => d.kind === 'rpm');
+          expect(rpm).toMatchObject({ path: '/var/lib/rpm/rpmdb.sqlite', format: 'sqlite' });
+          const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+          expect([...(rpm?.packages ?? [])].sort(byName)).toEqual([...f.rpmQa].sort(byName));
+        }
         if (want.packages) expect(g.packages).toEqual(want.packages);
-        if (want.packages?.some((d: { kind: string }) => d.kind === 'rpm')) expect(g.findings.some((x) => x.code === 'guest.packages-not-read')).toBe(true);
         // Network: as written; ifcfg values as sh reads the file.
         if (want.network) expect(g.network).toEqual(want.network);
         if (f.ifcfgSh) {
@@ -145,6 +151,32 @@ describe('initramfs through the guest view', () => {
       // Without the option, the initramfs is not read.
       const plain = await inspect(image.disk);
       expect(plain.guests[0]!.initramfs).toBeUndefined();
+    } finally {
+      await image.close();
+    }
+  });
+});
+
+describe('rpm database on damaged bytes', () => {
+  it('gives packages or a DiskProbeError, never another error, whatever bytes are changed', async () => {
+    const image = await openImage(join(GUESTS, 'rhel.qcow2'));
+    try {
+      const { guests } = await inspect(image.disk);
+      const db = await guests[0]!.fs.readFile('/var/lib/rpm/rpmdb.sqlite');
+      expect(readRpmSqlite(db).length).toBe(factsOf('rhel').rpmQa.length);
+      await fc.assert(
+        fc.property(fc.array(fc.tuple(fc.nat(db.length - 1), fc.nat(255)), { minLength: 1, maxLength: 16 }), fc.boolean(), (flips, headerOnly) => {
+          const b = db.slice();
+          // Half the runs hit the first two pages, where the header, schema and table roots are.
+          for (const [at, v] of flips) b[headerOnly ? at % 8192 : at] = v;
+          try {
+            readRpmSqlite(b);
+          } catch (e) {
+            expect(e).toBeInstanceOf(DiskProbeError);
+          }
+        }),
+        { numRuns: 300 },
+      );
     } finally {
       await image.close();
     }
