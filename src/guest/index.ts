@@ -6,7 +6,7 @@
  * initramfs's modules.
  */
 export { inspect, inspectLayout, type Guest, type GuestConfig, type GuestInitramfs, type GuestMount, type Inspection, type InspectOptions } from './inspect.js';
-export { listInitramfs, listInitramfsBytes, modulesIn, builtinModules, type InitramfsEntry, type InitramfsListing, type InitramfsOptions, type InitramfsSegment } from './initramfs.js';
+export { listInitramfs, listInitramfsBytes, modulesIn, builtinModules, depModules, parseKernelConfig, type InitramfsEntry, type InitramfsListing, type InitramfsOptions, type InitramfsSegment } from './initramfs.js';
 export { bzImageVersion, listKernels, readBoot, type BootInfo, type Kernel } from './boot.js';
 export { Services, SERVICES_OF_INTEREST, type ServiceState } from './services.js';
 export { parseGrubCfg, parseGrubEnv, parseBlsEntry, parseMenuLst, compareVersions, type BootConfig, type BootEntry, type GrubOptions } from './parse/grub.js';

@@ -205,3 +205,33 @@ export function builtinModules(text: string): string[] {
     .filter((n): n is string => n !== undefined)
     .sort();
 }
+
+/** The module names in a `modules.dep` file (`kernel/…/virtio_blk.ko.xz: deps…` lines). */
+export function depModules(text: string): string[] {
+  const names = new Set<string>();
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^([^:\s]+)\.ko(?:\.(?:xz|zst|gz))?:/.exec(line.trim());
+    if (m) names.add(m[1]!.split('/').pop()!.replace(/-/g, '_'));
+  }
+  return [...names].sort();
+}
+
+/** CONFIG_ symbols that say which cloud drivers a kernel has: virtio, NVMe, Xen, Hyper-V, ENA, gVNIC. */
+const CLOUD_CONFIG = /^CONFIG_(VIRTIO|NVME|XEN|HYPERV|ENA_ETHERNET|GVE|SCSI_VIRTIO|BLK_DEV_NVME|PCI_HYPERV|VMXNET3|MLX5)/;
+
+/**
+ * A kernel's `.config` (`/boot/config-<version>`): `CONFIG_NAME=value` lines (`y`, `m`, numbers,
+ * strings) and `# CONFIG_NAME is not set`. With `cloudOnly`, only the symbols of the drivers
+ * clouds need.
+ */
+export function parseKernelConfig(text: string, cloudOnly = false): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const set = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/.exec(line);
+    const unset = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/.exec(line);
+    const name = set?.[1] ?? unset?.[1];
+    if (!name || (cloudOnly && !CLOUD_CONFIG.test(name))) continue;
+    out[name] = set ? set[2]!.replace(/^"(.*)"$/, '$1') : 'n';
+  }
+  return out;
+}

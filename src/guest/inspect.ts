@@ -21,7 +21,7 @@ import { listKernels, readBoot, type BootInfo, type Kernel } from './boot.js';
 import { readPackages, type PackageDatabase } from './packages.js';
 import { parseIni, readNetwork, type NetworkConfig } from './network.js';
 import { parseYaml, YamlError, type YamlValue } from './parse/yaml.js';
-import { builtinModules, listInitramfs, modulesIn, type InitramfsOptions } from './initramfs.js';
+import { builtinModules, depModules, listInitramfs, modulesIn, parseKernelConfig, type InitramfsOptions } from './initramfs.js';
 import { Services, SERVICES_OF_INTEREST, type ServiceState } from './services.js';
 import { effective, globToRegExp, parseSshdConfig } from './parse/sshd.js';
 import { parseAdjtime, parsePasswd, parseShadow, type PasswordState } from './parse/accounts.js';
@@ -95,6 +95,10 @@ export interface Guest {
   packages: PackageDatabase[];
   /** Modules built into the default kernel (its modules.builtin), where it lists them. */
   builtinModules?: string[];
+  /** Loadable modules the default kernel has in /lib/modules (its modules.dep). */
+  availableModules?: string[];
+  /** The default kernel's config (/boot/config-<version>): the cloud drivers' symbols, `y`, `m` or `n`. */
+  kernelConfig?: Record<string, string>;
   /** The default kernel's initramfs, when inspection was asked to list it. */
   initramfs?: GuestInitramfs;
   config: GuestConfig;
@@ -346,6 +350,12 @@ export async function inspectRoot(rootId: string, rootFs: FileSystem, layout: Vo
   if (kernel?.modules) {
     const builtin = await readText(fs, `${kernel.modules}/modules.builtin`, findings);
     if (builtin !== undefined) guest.builtinModules = builtinModules(builtin);
+    const dep = await readText(fs, `${kernel.modules}/modules.dep`, findings);
+    if (dep !== undefined) guest.availableModules = depModules(dep);
+  }
+  if (kernel?.config) {
+    const config = await readText(fs, kernel.config, findings);
+    if (config !== undefined) guest.kernelConfig = parseKernelConfig(config, true);
   }
   if (options.initramfs && kernel?.initramfs) {
     try {

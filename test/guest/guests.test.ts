@@ -115,6 +115,16 @@ describe.each(names)('guest fixture %s', (name) => {
           expect([...(rpm?.packages ?? [])].sort(byName)).toEqual([...f.rpmQa].sort(byName));
         }
         if (want.packages) expect(g.packages).toEqual(want.packages);
+        if (want.availableModules) expect(g.availableModules).toEqual(want.availableModules);
+        if (want.kernelConfig) expect(g.kernelConfig).toEqual(want.kernelConfig);
+        if (want.initramfs) {
+          // An initramfs cut in the middle: a finding, and the rest of the guest complete.
+          const again = await inspect(image.disk, { initramfs: true });
+          const gi = again.guests[k]!;
+          expect(gi.initramfs).toMatchObject({ path: want.initramfs.path, complete: want.initramfs.complete });
+          expect(gi.findings.map((x) => x.code)).toContain(want.initramfs.finding);
+          expect(gi.boot.defaultKernel?.version).toBe(want.defaultKernel);
+        }
         // Network: as written; ifcfg values as sh reads the file.
         if (want.network) expect(g.network).toEqual(want.network);
         if (f.ifcfgSh) {

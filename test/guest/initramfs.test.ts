@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { builtinModules, listInitramfsBytes, modulesIn } from '../../src/guest/initramfs.js';
+import { builtinModules, depModules, listInitramfsBytes, modulesIn, parseKernelConfig } from '../../src/guest/initramfs.js';
 import { DiskProbeError } from '../../src/index.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 
@@ -55,6 +55,12 @@ describe('initramfs on damaged bytes', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('reads modules.dep and kernel configs', () => {
+    expect(depModules('kernel/fs/ext4/ext4.ko.zst: kernel/fs/mbcache.ko.zst\nkernel/drivers/hv/hv-vmbus.ko:\n\n')).toEqual(['ext4', 'hv_vmbus']);
+    expect(parseKernelConfig('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C="x y"\n# comment\n')).toEqual({ CONFIG_A: 'y', CONFIG_B: 'n', CONFIG_C: 'x y' });
+    expect(parseKernelConfig('CONFIG_VIRTIO_BLK=m\nCONFIG_EXT4_FS=y\n', true)).toEqual({ CONFIG_VIRTIO_BLK: 'm' });
   });
 
   it('reads module names from modules.builtin', () => {
