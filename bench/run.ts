@@ -335,6 +335,15 @@ ${inspectRows.join('\n')}
   three times, pooled buffers) and V8 growing the main thread's young generation to its
   allocation rate (with \`--max-semi-space-size=2\` the zlib figure is about 55 MiB); reading
   the remaining 960 MiB adds 20-43 MiB, the column "of which after 64 MiB".
+- **The large-file rows vary, and the whole library costs collections (open, for #15).** The
+  1 GiB file reads of the table above went from about 5.8 GB/s (a run earlier the same day) to
+  1.6-2.5 GB/s in this one, with no change to the read path: the page cache here holds about
+  the size of the file, so what earlier stages left in it decides much. A standalone loop shows a
+  second, smaller effect: with \`src/index.ts\` imported (as the bench does) a 1 GiB ext4 read
+  runs about 37 mark-compact collections ("GC in old space requested": the external-memory limit
+  of the 8 MiB result buffers) and 0.25 s of user time, against none and 0.03 s when only
+  src/fs is imported; 2.2-2.9 against 3.1-3.7 GB/s. The read path allocates a buffer per
+  request; reading into reused buffers, as the qcow2 scan now can, would remove both.
 - **A cache that moved every hit to the back (issue #5).** The first ext walk took 2.2 s, a
   third of it in the inode cache. Its LRU did what the block cache did: on a hit, delete the
   key and set it again, and on overflow take \`keys().next()\` after each deletion. In V8 both
