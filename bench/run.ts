@@ -330,7 +330,7 @@ ${inspectRows.join('\n')}
   this process the growth went from 66.2 / 15 MiB (zlib / zstd at depth 64) to 17-18 / 21 MiB,
   and throughput rose with it: zlib at depth 64 from 458 to 490-570 MB/s and at depth 1 from
   188 to about 320 (native zlib inline instead of a thread-pool hop), zstd at depth 64 from 556
-  to 680-700. From a cold start a process still grows 64-92 MiB at depth 64: most of it is
+  to 675-700. From a cold start a process still grows 64-93 MiB at depth 64: most of it is
   fixed cost paid in the first 64 MiB (two worker threads, libzstd compiled and instantiated
   three times, pooled buffers) and V8 growing the main thread's young generation to its
   allocation rate (with \`--max-semi-space-size=2\` the zlib figure is about 55 MiB); reading
