@@ -31,6 +31,7 @@ export class SqliteFile {
     this.usable = this.pageSize - db[20]!;
     if (this.usable < 480) throw fail('too much reserved space per page', 20);
     this.pages = Math.floor(db.length / this.pageSize);
+    this.budget = db.length;
     if (db[56] !== 0 && (((db[56]! << 24) | (db[57]! << 16) | (db[58]! << 8) | db[59]!) >>> 0) !== 1) {
       throw new DiskProbeError(ErrorCode.UNSUPPORTED, 'text in UTF-16', { layer: 'guest', format: 'sqlite', offset: 56 });
     }
@@ -59,8 +60,17 @@ export class SqliteFile {
     return ((d[at]! << 24) | (d[at + 1]! << 16) | (d[at + 2]! << 8) | d[at + 3]!) >>> 0;
   }
 
+  /**
+   * Payload bytes the cells of this file may still claim: each byte of a sound file belongs to at
+   * most one cell, so cells that claim more (a damaged cell count or size) are an error, not
+   * gigabytes of copies of the same overflow pages.
+   */
+  private budget: number;
+
   /** A cell's payload, following its overflow chain. */
   private payload(at: number, size: number): Uint8Array {
+    this.budget -= size;
+    if (this.budget < 0) throw fail('cells claim more payload than the file holds', at);
     const u = this.usable;
     const x = u - 35;
     if (size > this.pages * u) throw fail(`a cell of ${size} bytes, more than the file holds`, at);

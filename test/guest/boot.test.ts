@@ -124,6 +124,15 @@ describe('sshd_config', () => {
     expect(effective(empty, 'usedns')).toBe('no');
   });
 
+  it('stops includes that multiply: a file including itself twice at every level', async () => {
+    const twice = { read: async () => 'Include /etc/ssh/sshd_config\nInclude /etc/ssh/sshd_config\nInclude /etc/ssh/sshd_config\n', glob: async () => [] };
+    const t = performance.now();
+    const c = await parseSshdConfig('Include /etc/ssh/sshd_config\nInclude /etc/ssh/sshd_config\n', twice);
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(c.files.length).toBeLessThanOrEqual(258);
+    expect(c.notes.some((n) => /more than 256 files included/.test(n.message))).toBe(true);
+  });
+
   it('stops an Include that includes itself', async () => {
     const loop = { read: async () => 'Include /etc/ssh/sshd_config\n', glob: async () => [] };
     const c = await parseSshdConfig('Include /etc/ssh/sshd_config\n', loop);

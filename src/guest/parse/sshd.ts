@@ -45,6 +45,8 @@ export interface IncludeAccess {
 }
 
 const MAX_INCLUDE_DEPTH = 16;
+/** Files read through Include in all: a file that includes itself twice doubles the work per level. */
+const MAX_INCLUDED_FILES = 256;
 
 /** Splits an argument list as sshd does: blanks separate, double quotes group. */
 function args(text: string): string[] {
@@ -85,6 +87,10 @@ export async function parseSshdConfig(text: string, access: IncludeAccess, path 
           const absolute = pattern.startsWith('/') ? pattern : `/etc/ssh/${pattern}`;
           const paths = /[*?[]/.test(absolute) ? await access.glob(absolute) : [absolute];
           for (const p of paths) {
+            if (config.files.length > MAX_INCLUDED_FILES) {
+              config.notes.push({ file, line: i + 1, message: `more than ${MAX_INCLUDED_FILES} files included; the rest is not read` });
+              return;
+            }
             const t = await access.read(p);
             if (t === undefined) {
               if (!/[*?[]/.test(absolute)) config.notes.push({ file, line: i + 1, message: `Include ${p}: not found` });
