@@ -10,9 +10,7 @@
  * dead buffers held up to 64 MiB of resident memory over a 1 GiB image.
  */
 import type { Codecs } from '../codec/types.js';
-import { deflateParallel, inflateRawInline, zstdParallel } from './decode-pool.js';
-
-export { inflateRawInline };
+import { deflateParallel, zstdParallel } from './decode-pool.js';
 
 /**
  * The fastest decoders on Node: native zlib for deflate, WebAssembly libzstd for zstd, inline
