@@ -8,14 +8,12 @@ import { crc32 } from '../util/crc32.js';
 import { inflateRawExpand } from './inflate.js';
 import { joined } from './output.js';
 import { codecError } from './types.js';
+import { u32le } from '../util/bytes.js';
 
 export function isGzip(input: Uint8Array, at = 0): boolean {
   return input[at] === 0x1f && input[at + 1] === 0x8b && input[at + 2] === 8;
 }
 
-function u32le(u8: Uint8Array, at: number): number {
-  return (u8[at]! | (u8[at + 1]! << 8) | (u8[at + 2]! << 16) | (u8[at + 3]! << 24)) >>> 0;
-}
 
 /** Decodes the gzip members at the start of `input`; returns the output and the bytes consumed. */
 export function gzipExpand(input: Uint8Array, limit: number): { output: Uint8Array; consumed: number } {

@@ -9,6 +9,7 @@
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import { GrowingOutput } from './output.js';
 import { codecError } from './types.js';
+import { u32le } from '../util/bytes.js';
 
 export const LZ4_FRAME_MAGIC = 0x184d2204;
 export const LZ4_LEGACY_MAGIC = 0x184c2102;
@@ -18,9 +19,6 @@ function fail(reason: string, offset?: number, code: ErrorCode = ErrorCode.CORRU
   return codecError('lz4', reason, offset === undefined ? {} : { offset }, code);
 }
 
-function u32le(u8: Uint8Array, at: number): number {
-  return (u8[at]! | (u8[at + 1]! << 8) | (u8[at + 2]! << 16) | (u8[at + 3]! << 24)) >>> 0;
-}
 
 /** One LZ4 block from input[start, end) appended to `out`; matches may reach back to `windowStart`. */
 function block(input: Uint8Array, start: number, end: number, out: GrowingOutput, windowStart: number): void {

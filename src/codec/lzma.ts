@@ -13,6 +13,7 @@ import { DiskProbeError, ErrorCode } from '../errors.js';
 import { crc32 } from '../util/crc32.js';
 import { GrowingOutput } from './output.js';
 import { codecError } from './types.js';
+import { u32le } from '../util/bytes.js';
 
 type Codec = 'xz' | 'lzma';
 
@@ -356,9 +357,6 @@ function vli(input: Uint8Array, at: number, end: number): [number, number] {
 const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 const CHECK_SIZES = [0, 4, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64];
 
-function u32le(u8: Uint8Array, at: number): number {
-  return (u8[at]! | (u8[at + 1]! << 8) | (u8[at + 2]! << 16) | (u8[at + 3]! << 24)) >>> 0;
-}
 
 /** Whether `input` starts with an .xz stream header. */
 export function isXz(input: Uint8Array, at = 0): boolean {

@@ -7,6 +7,7 @@
  */
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import { codecError } from './types.js';
+import { u32le } from '../util/bytes.js';
 
 /** RFC 8878 §3.1.1: Magic_Number of a Zstandard frame. */
 export const ZSTD_MAGIC = 0xfd2fb528;
@@ -74,9 +75,6 @@ function truncated(structure: string, offset: number, end: number, have: number)
   return codecError('zstd', 'frame runs past the end of the input', { structure, offset, value: have, expected: `at least ${end} bytes` }, ErrorCode.TRUNCATED);
 }
 
-function u32le(u8: Uint8Array, at: number): number {
-  return (u8[at]! | (u8[at + 1]! << 8) | (u8[at + 2]! << 16) | (u8[at + 3]! << 24)) >>> 0;
-}
 
 /** An unsigned little-endian field of 1, 2, 4 or 8 bytes; `undefined` if it is 2^53 or more. */
 function uintLE(u8: Uint8Array, at: number, size: number): number | undefined {

@@ -22,6 +22,7 @@ import { DiskProbeError, ErrorCode } from '../errors.js';
 import { readZstdFrame } from './zstd-frame.js';
 import { joined } from './output.js';
 import { checkArguments, codecError, sizeError, type Decoder } from './types.js';
+import { u32le } from '../util/bytes.js';
 
 /** The libzstd functions zstddec's wasm module exports. */
 interface ZstdExports {
@@ -235,7 +236,7 @@ export async function zstdExpand(input: Uint8Array, limit: number): Promise<{ ou
   let total = 0;
   let pos = 0;
   while (pos + 4 <= input.length) {
-    const magic = (input[pos]! | (input[pos + 1]! << 8) | (input[pos + 2]! << 16) | (input[pos + 3]! << 24)) >>> 0;
+    const magic = u32le(input, pos);
     if (magic !== 0xfd2fb528 && (magic & 0xfffffff0) >>> 0 !== 0x184d2a50) break;
     const info = readZstdFrame(input, pos);
     const frame = input.subarray(pos, pos + info.length);

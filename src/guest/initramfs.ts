@@ -16,6 +16,7 @@ import { gzipExpand, isGzip } from '../codec/gzip.js';
 import { isXz, lzmaAloneExpand, xzExpand } from '../codec/lzma.js';
 import { lz4Expand, LZ4_FRAME_MAGIC, LZ4_LEGACY_MAGIC } from '../codec/lz4.js';
 import { zstdExpand } from '../codec/zstd.js';
+import { u32le } from '../util/bytes.js';
 
 export interface InitramfsEntry {
   /** Path inside the archive, without a leading `./` or `/`. */
@@ -110,7 +111,7 @@ function compressionAt(u8: Uint8Array, at: number): [InitramfsSegment['compressi
   if (isGzip(u8, at)) return ['gzip', gzipExpand];
   if (isXz(u8, at)) return ['xz', xzExpand];
   if (isBzip2(u8, at)) return ['bzip2', bzip2Expand];
-  const magic = (u8[at]! | (u8[at + 1]! << 8) | (u8[at + 2]! << 16) | (u8[at + 3]! << 24)) >>> 0;
+  const magic = u32le(u8, at);
   if (magic === 0xfd2fb528) return ['zstd', zstdExpand];
   if (magic === LZ4_LEGACY_MAGIC || magic === LZ4_FRAME_MAGIC) return ['lz4', lz4Expand];
   // .lzma: a properties byte (0x5d for the defaults) and a dictionary size, little-endian.

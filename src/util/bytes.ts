@@ -105,3 +105,8 @@ export function uuidString(u8: Uint8Array, at = 0): string {
   const h = toHex(u8.subarray(at, at + 16));
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+/** The unsigned 32-bit little-endian number at `at` (bytes past the end read as zero). */
+export function u32le(u8: Uint8Array, at: number): number {
+  return ((u8[at] ?? 0) | ((u8[at + 1] ?? 0) << 8) | ((u8[at + 2] ?? 0) << 16) | ((u8[at + 3] ?? 0) << 24)) >>> 0;
+}
