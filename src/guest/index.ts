@@ -20,5 +20,5 @@ export { parseFstab, parseSpec, type Fstab, type FstabEntry, type FstabSpec } fr
 export { parseShellVars, type ShellVar, type ShellVars } from './parse/shell-vars.js';
 export { readPackages, readRpmSqlite, rpmHeaderPackage, parseDpkgStatus, parseApkInstalled, parsePacmanDesc, type Package, type PackageDatabase } from './packages.js';
 export { SqliteFile, type SqlValue } from './sqlite.js';
-export { readNetwork, fromIfcfg, fromNetplan, fromCloudInitV1, fromKeyfile, fromNetworkd, parsePersistentNet, parseIni, maskToPrefix, type NetInterface, type NetTool, type NetworkConfig } from './network.js';
+export { readNetwork, readCloudConfig, type CloudConfigFiles, fromIfcfg, fromNetplan, fromCloudInitV1, fromKeyfile, fromNetworkd, parsePersistentNet, parseIni, maskToPrefix, type NetInterface, type NetTool, type NetworkConfig } from './network.js';
 export { parseYaml, YamlError, type YamlValue } from './parse/yaml.js';

@@ -19,8 +19,8 @@ import { parseShellVars } from './parse/shell-vars.js';
 import { GuestFileSystem, normaliseMountPath, type MountedFileSystem } from './view.js';
 import { listKernels, readBoot, type BootInfo, type Kernel } from './boot.js';
 import { readPackages, type PackageDatabase } from './packages.js';
-import { parseIni, readNetwork, type NetworkConfig } from './network.js';
-import { parseYaml, YamlError, type YamlValue } from './parse/yaml.js';
+import { parseIni, readCloudConfig, readNetwork, type CloudConfigFiles, type NetworkConfig } from './network.js';
+import type { YamlValue } from './parse/yaml.js';
 import { builtinModules, depModules, listInitramfs, modulesIn, parseKernelConfig, type InitramfsOptions } from './initramfs.js';
 import { Services, SERVICES_OF_INTEREST, type ServiceState } from './services.js';
 import { effective, globToRegExp, parseSshdConfig } from './parse/sshd.js';
@@ -341,8 +341,9 @@ export async function inspectRoot(rootId: string, rootFs: FileSystem, layout: Vo
     const s = await services.state(name);
     if (s.state !== 'absent') guest.services.push(s);
   }
-  guest.config = await readConfig(fs, findings);
-  guest.network = await readNetwork(fs, findings);
+  const cloud = await readCloudConfig(fs, findings);
+  guest.config = await readConfig(fs, findings, cloud);
+  guest.network = await readNetwork(fs, findings, cloud);
   guest.packages = await readPackages(fs, findings);
 
   // The kernel that boots by default, else the newest: its built-in modules and initramfs.
@@ -378,7 +379,7 @@ export async function inspectRoot(rootId: string, rootFs: FileSystem, layout: Vo
 }
 
 /** The configuration files the checks read. */
-async function readConfig(fs: FileSystem, findings: Finding[]): Promise<GuestConfig> {
+async function readConfig(fs: FileSystem, findings: Finding[], cloud: CloudConfigFiles): Promise<GuestConfig> {
   const config: GuestConfig = {};
   const sshd = await readText(fs, '/etc/ssh/sshd_config', findings);
   if (sshd !== undefined) {
@@ -404,31 +405,10 @@ async function readConfig(fs: FileSystem, findings: Finding[]): Promise<GuestCon
     }
     for (const n of parsed.notes) findings.push({ severity: 'info', code: 'guest.sshd-config', message: `${n.file} line ${n.line}: ${n.message}` });
   }
-  const cloudFiles = ['/etc/cloud/cloud.cfg'];
-  const dropIns = await fs.readdir('/etc/cloud/cloud.cfg.d').then(
-    (l) => l.map((e) => e.name).filter((n) => n.endsWith('.cfg')).sort(),
-    (e: unknown) => {
-      if (e instanceof DiskProbeError) return [];
-      throw e;
-    },
-  );
-  cloudFiles.push(...dropIns.map((n) => `/etc/cloud/cloud.cfg.d/${n}`));
   const merged: Record<string, YamlValue> = {};
-  const read: string[] = [];
-  const unparsed: string[] = [];
-  for (const path of cloudFiles) {
-    const body = await readText(fs, path, findings);
-    if (body === undefined) continue;
-    try {
-      const doc = parseYaml(body);
-      if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) Object.assign(merged, doc);
-      read.push(path);
-    } catch (e) {
-      if (!(e instanceof YamlError)) throw e;
-      unparsed.push(path);
-      findings.push({ severity: 'warning', code: 'guest.cloud-init-unparsed', message: `${path} is not YAML cloud-init reads: ${e.message}` });
-    }
-  }
+  for (const { doc } of cloud.docs) if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) Object.assign(merged, doc);
+  const read = cloud.docs.map((d) => d.path);
+  const unparsed = cloud.unparsed;
   if (read.length || unparsed.length) {
     const modules = ['cloud_init_modules', 'cloud_config_modules', 'cloud_final_modules'].flatMap((k) => {
       const list = merged[k];

@@ -354,8 +354,33 @@ export function parsePersistentNet(body: string, source: string): { name: string
   return out;
 }
 
-/** Reads every network configuration the guest has. */
-export async function readNetwork(fs: FileSystem, findings: Finding[]): Promise<NetworkConfig> {
+/** cloud-init's configuration files, parsed: cloud.cfg, then cloud.cfg.d/*.cfg in name order. */
+export interface CloudConfigFiles {
+  docs: { path: string; doc: YamlValue }[];
+  /** Files that are not YAML cloud-init reads (each is the finding `guest.cloud-init-unparsed`). */
+  unparsed: string[];
+}
+
+/** Reads and parses cloud-init's configuration files once, for the network and the config readers. */
+export async function readCloudConfig(fs: FileSystem, findings: Finding[]): Promise<CloudConfigFiles> {
+  const out: CloudConfigFiles = { docs: [], unparsed: [] };
+  const paths = ['/etc/cloud/cloud.cfg', ...(await list(fs, '/etc/cloud/cloud.cfg.d')).filter((n) => n.endsWith('.cfg')).map((n) => `/etc/cloud/cloud.cfg.d/${n}`)];
+  for (const path of paths) {
+    const body = await text(fs, path, findings);
+    if (body === undefined) continue;
+    try {
+      out.docs.push({ path, doc: parseYaml(body) });
+    } catch (e) {
+      if (!(e instanceof YamlError)) throw e;
+      out.unparsed.push(path);
+      findings.push({ severity: 'warning', code: 'guest.cloud-init-unparsed', message: `${path} is not YAML cloud-init reads: ${e.message}` });
+    }
+  }
+  return out;
+}
+
+/** Reads every network configuration the guest has (`cloud`: cloud-init's files, if already read). */
+export async function readNetwork(fs: FileSystem, findings: Finding[], cloud?: CloudConfigFiles): Promise<NetworkConfig> {
   const config: NetworkConfig = { interfaces: [], persistentNames: [] };
   const add = (i: NetInterface | undefined) => i && config.interfaces.push(i);
   for (const [dir, suse] of [
@@ -400,10 +425,8 @@ export async function readNetwork(fs: FileSystem, findings: Finding[]): Promise<
     }
   }
   // cloud-init: cloud.cfg and cloud.cfg.d/*.cfg, later files overriding; network config there.
-  const cloudFiles = ['/etc/cloud/cloud.cfg', ...(await list(fs, '/etc/cloud/cloud.cfg.d')).filter((n) => n.endsWith('.cfg')).map((n) => `/etc/cloud/cloud.cfg.d/${n}`)];
-  for (const path of cloudFiles) {
-    const doc = obj(await yaml(path, 'cloud-init'));
-    const network = obj(doc?.network);
+  for (const { path, doc } of (cloud ?? (await readCloudConfig(fs, findings))).docs) {
+    const network = obj(obj(doc)?.network);
     if (!network) continue;
     if (network.config === 'disabled') config.cloudInitDisabled = { source: path };
     else if (network.version === 1 && Array.isArray(network.config)) config.interfaces.push(...fromCloudInitV1(network.config, path));
