@@ -52,7 +52,7 @@ export interface GuestMount {
 /** Configuration the cloud checks read, as the guest's files state it. */
 export interface GuestConfig {
   /** sshd_config's global values (as `sshd -T` prints them) of the keywords the checks read. */
-  sshd?: { permitrootlogin?: string; port?: string; passwordauthentication?: string; usedns?: string; files: string[]; matches: number };
+  sshd?: { permitrootlogin?: string; port?: string; passwordauthentication?: string; usedns?: string; files: string[]; matches: number; origins: Record<string, { file: string; line: number }> };
   /** /etc/selinux/config: SELINUX= and SELINUXTYPE=. */
   selinux?: { mode?: string; type?: string };
   /** /etc/adjtime's clock mode. */
@@ -398,7 +398,7 @@ async function readConfig(fs: FileSystem, findings: Finding[], cloud: CloudConfi
         return names.filter((n) => re.test(n)).sort().map((n) => `${dir === '/' ? '' : dir}/${n}`);
       },
     });
-    config.sshd = { files: parsed.files, matches: parsed.matches.length };
+    config.sshd = { files: parsed.files, matches: parsed.matches.length, origins: Object.fromEntries(parsed.origins) };
     for (const k of ['permitrootlogin', 'port', 'passwordauthentication', 'usedns'] as const) {
       const v = effective(parsed, k);
       if (v !== undefined) config.sshd[k] = v;

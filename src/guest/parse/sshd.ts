@@ -11,6 +11,8 @@
 export interface SshdConfig {
   /** Global values by lower-case keyword, in the order obtained. */
   values: Map<string, string[]>;
+  /** Where each keyword's first (effective) global value was set. */
+  origins: Map<string, { file: string; line: number }>;
   /** Match blocks: their criteria, where they start, and the keywords they set. */
   matches: { criteria: string; file: string; line: number; keywords: string[] }[];
   /** Files read, the main one first. */
@@ -58,7 +60,7 @@ function args(text: string): string[] {
 }
 
 export async function parseSshdConfig(text: string, access: IncludeAccess, path = '/etc/ssh/sshd_config'): Promise<SshdConfig> {
-  const config: SshdConfig = { values: new Map(), matches: [], files: [path], notes: [] };
+  const config: SshdConfig = { values: new Map(), origins: new Map(), matches: [], files: [path], notes: [] };
   let match: SshdConfig['matches'][number] | undefined;
 
   const visit = async (body: string, file: string, depth: number): Promise<void> => {
@@ -107,7 +109,10 @@ export async function parseSshdConfig(text: string, access: IncludeAccess, path 
         continue;
       }
       const list = config.values.get(keyword);
-      if (!list) config.values.set(keyword, [value]);
+      if (!list) {
+        config.values.set(keyword, [value]);
+        config.origins.set(keyword, { file, line: i + 1 });
+      }
       else if (ACCUMULATE.has(keyword)) list.push(value);
     }
   };

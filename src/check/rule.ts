@@ -1,0 +1,65 @@
+/** What a rule is, and the small helpers rules build outcomes with. */
+import type { CheckContext } from './context.js';
+import type { CheckEvidence, NameSet, Outcome, Profile, Severity } from './types.js';
+
+export interface Rule {
+  /** `linux.virtio`: the catalogue's id (CHECKS.md, or a vendor-checks.md row for extras). */
+  id: string;
+  title: string;
+  /** `linux` rules need a Linux guest; `image` and `disk` rules need only the image. */
+  scope: 'image' | 'disk' | 'linux';
+  /** The verdict when the requirement is not met, unless the profile says otherwise. */
+  severity: Severity;
+  /** The item's name in vendor vocabularies. */
+  names: Partial<Record<NameSet, string>>;
+  /**
+   * Decides the item for one profile. `bad` is the verdict the profile gives an unmet
+   * requirement. Reads go through the context's memoised helpers.
+   */
+  run(ctx: CheckContext, profile: Profile, bad: Severity): Promise<Outcome>;
+}
+
+export function ok(description: string, evidence: CheckEvidence[], value?: string | number): Outcome {
+  return value === undefined ? { verdict: 'OK', description, evidence } : { verdict: 'OK', description, evidence, value };
+}
+
+export function notMet(verdict: Severity, description: string, evidence: CheckEvidence[], suggestion: string, value?: string | number): Outcome {
+  const o: Outcome = { verdict, description, evidence, suggestion };
+  if (value !== undefined) o.value = value;
+  return o;
+}
+
+export function error(description: string, evidence: CheckEvidence[] = [], suggestion?: string): Outcome {
+  return suggestion ? { verdict: 'ERROR', description, evidence, suggestion } : { verdict: 'ERROR', description, evidence };
+}
+
+export function skipped(description: string, evidence: CheckEvidence[] = []): Outcome {
+  return { verdict: 'SKIPPED', description, evidence };
+}
+
+/** The worse of two verdicts (FAILED > ERROR > WARNING > OK > SKIPPED). */
+export function worse<V extends Outcome['verdict']>(a: V, b: V): V {
+  const rank = { SKIPPED: 0, OK: 1, WARNING: 2, ERROR: 3, FAILED: 4 } as const;
+  return rank[a] >= rank[b] ? a : b;
+}
+
+/** `a.b` version comparison on numeric parts (`6.8` < `6.10`). */
+export function compareVersion(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map((x) => parseInt(x, 10));
+  const pb = b.split(/[.-]/).map((x) => parseInt(x, 10));
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = Number.isNaN(pa[i]) ? 0 : (pa[i] ?? 0);
+    const y = Number.isNaN(pb[i]) ? 0 : (pb[i] ?? 0);
+    if (x !== y) return x - y;
+  }
+  return 0;
+}
+
+export const GiB = 1024 ** 3;
+export const MiB = 1024 ** 2;
+
+/** Bytes for people, in the unit vendors use (GiB with two decimals below 10). */
+export function gib(bytes: number): string {
+  const g = bytes / GiB;
+  return g >= 10 ? `${g.toFixed(1)} GiB` : g >= 0.01 ? `${g.toFixed(2)} GiB` : `${(bytes / MiB).toFixed(1)} MiB`;
+}
