@@ -7,6 +7,7 @@
  */
 import type { Finding } from '../container/types.js';
 import { mountedStats, type CheckContext } from './context.js';
+import { RULES } from './rules/index.js';
 import type { CheckOptions } from './engine.js';
 import type { CheckEvidence, CheckItem, ImageFacts, ImportParameters, ProfileReport, Verdict } from './types.js';
 
@@ -111,7 +112,9 @@ export async function buildReport(ctx: CheckContext, profiles: ProfileReport[], 
   if (profiles.length > 1) {
     const matrix: Record<string, Record<string, Verdict>> = {};
     for (const p of profiles) for (const i of p.items) (matrix[i.id] ??= {})[p.profile] = i.verdict;
-    report.matrix = matrix;
+    // Rows in catalogue order.
+    const order = new Map(RULES.map((r, n) => [r.id, n]));
+    report.matrix = Object.fromEntries(Object.entries(matrix).sort(([a], [b]) => (order.get(a) ?? 999) - (order.get(b) ?? 999)));
   }
   if (g) {
     const gs: NonNullable<CheckReport['guest']> = { root: g.root, distro: g.identity.distro, bootLoader: g.boot.loader };

@@ -10,6 +10,7 @@ import { infoCommand, INFO_HELP } from './info.js';
 import { volumesCommand, VOLUMES_HELP } from './volumes.js';
 import { catCommand, CAT_HELP, lsCommand, LS_HELP, statCommand, STAT_HELP } from './files.js';
 import { inspectCommand, INSPECT_HELP } from './inspect.js';
+import { checkCommand, CHECK_HELP } from './check.js';
 import { EXIT, UsageError, type Io } from './io.js';
 
 const HELP = `diskprobe — look inside virtual machine disk images without mounting them
@@ -22,6 +23,7 @@ Commands:
   convert <image> -O raw <out|->  write the guest-visible bytes as a raw image
   volumes <path|url>...          partitions, RAID and LVM volumes, and what each holds
   inspect <image>...             the operating systems inside: distribution, arch, hostname, mounts
+  check [--profile P|all] <image|url>  whether each cloud will import, boot and manage it, item by item
   ls [-l] [-R] <image> [path]    list a directory of the guest (or of a filesystem) in an image
   cat <image> <path>             write a file of the guest (or of a filesystem) to standard output
   stat <image> <path>...         what a filesystem records of a path (-f: of itself)
@@ -39,6 +41,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: Io) => Promise<number
   info: { run: infoCommand, help: INFO_HELP },
   volumes: { run: volumesCommand, help: VOLUMES_HELP },
   inspect: { run: inspectCommand, help: INSPECT_HELP },
+  check: { run: checkCommand, help: CHECK_HELP },
   ls: { run: lsCommand, help: LS_HELP },
   cat: { run: catCommand, help: CAT_HELP },
   stat: { run: statCommand, help: STAT_HELP },
