@@ -153,7 +153,7 @@ export function renderTxt(r: CheckReport): string {
   if (r.profiles.length === 1) {
     const p = r.profiles[0]!;
     out.push(`Profile: ${p.profile} — ${p.title}`);
-    for (const i of p.check_items) out.push(`    Check ${i.name} `.padEnd(WIDTH + 4, ' ') + ` ${MARK[i.result]}`);
+    for (const i of p.check_items) out.push(padDisplay(`    Check ${i.name} `, WIDTH + 4) + ` ${MARK[i.result]}`);
     out.push(rule);
     out.push(...counts(p.counts));
     out.push(rule, 'Details:', '');
@@ -183,6 +183,17 @@ export function renderTxt(r: CheckReport): string {
     for (const { item: i, profiles } of seen.values()) out.push(...details({ ...i, name: `${i.id} (${profiles.join(', ')})` }));
   }
   return `${out.join('\n')}\n`;
+}
+
+/** Columns a string takes on a terminal: East Asian wide characters (the JD Cloud names) take two. */
+function displayWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) w += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1;
+  return w;
+}
+
+function padDisplay(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
 }
 
 function counts(c: Record<Verdict, number>): string[] {

@@ -4,7 +4,7 @@
  */
 import { GptType } from '../../volume/gpt/types.js';
 import type { Volume } from '../../volume/types.js';
-import { mountedStats, type CheckContext } from '../context.js';
+import { guestFile, mountedStats, type CheckContext } from '../context.js';
 import { error, gib, MiB, notMet, ok, skipped, type Rule } from '../rule.js';
 import type { CheckEvidence, Outcome, Severity } from '../types.js';
 
@@ -295,7 +295,7 @@ export const diskSingleOs: Rule = {
   severity: 'FAILED',
   names: {},
   async run(ctx, _profile, bad) {
-    const guests = ctx.inspection?.guests ?? [];
+    const guests = ctx.inspection?.guests ?? (ctx.guest ? [ctx.guest] : []);
     const ev = guests.map((g) => ({ source: g.root, value: `${g.identity.product ?? g.identity.distro}${g.identity.source ? ` (${g.identity.source})` : ''}` }));
     if (guests.length > 1) return notMet(bad, `${guests.length} operating system roots: ${ev.map((e) => `${e.source} ${e.value}`).join(', ')}`, ev, 'Export a disk with one operating system; remove the other root or move it to a data disk.');
     return ok('one operating system root', ev);
@@ -314,7 +314,9 @@ export const diskSwap: Rule = {
     const vols = (ctx.layout?.volumes ?? []).filter((v) => v.content.type === 'swap');
     const ev: CheckEvidence[] = [...swaps.map((e) => ({ source: '/etc/fstab', line: e.line, value: `${e.device} swap` })), ...vols.map((v) => ({ source: v.id, value: 'swap signature (SWAPSPACE2)' }))];
     if (swaps.length || vols.length) return notMet(bad, `swap on the system disk (${[...swaps.map((e) => e.device), ...vols.map((v) => v.id)].join(', ')})`, ev, 'Remove the swap partition or file from the OS disk; use the resource disk for swap (on Azure, through cloud-init or the agent).');
-    return ok('no swap partition or swap entry in /etc/fstab', [{ source: '/etc/fstab', value: `${g.fstab.length} entries, none of type swap` }, { source: 'volumes', value: 'no swap signature', absent: true }]);
+    const fstab = await guestFile(ctx, '/etc/fstab');
+    const fstabEv = 'lines' in fstab ? { source: '/etc/fstab', value: `${g.fstab.length} entries, none of type swap` } : { source: '/etc/fstab', absent: true };
+    return ok('no swap partition or swap entry in /etc/fstab', [fstabEv, { source: 'volumes', value: 'no swap signature', absent: true }]);
   },
 };
 

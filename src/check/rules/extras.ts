@@ -41,7 +41,8 @@ export const linuxCmdline: Rule = {
     const args = b.cmdline.split(/\s+/).filter(Boolean);
     const ev: CheckEvidence[] = [{ source: b.defaultEntry?.source ?? b.configPath ?? 'boot', ...(b.defaultEntry ? { line: b.defaultEntry.line } : {}), value: b.cmdline }];
     const name = (a: string) => a.split('=')[0]!;
-    const missing = profile.cmdlineWants.filter((w) => !args.some((a) => (w.includes('=') ? a === w || (a.startsWith(`${name(w)}=`) && w.endsWith('=')) : name(a) === w)));
+    // `console=ttyS0` is met by `console=ttyS0,115200n8`; a bare word by the word with any value.
+    const missing = profile.cmdlineWants.filter((w) => !args.some((a) => (w.includes('=') ? a === w || a.startsWith(`${w},`) : name(a) === w)));
     const present = args.filter((a) => profile.cmdlineAvoid.includes(name(a)) || profile.cmdlineAvoid.includes(a));
     if (missing.length || present.length) {
       return notMet(bad, [missing.length && `missing ${missing.join(' ')}`, present.length && `has ${present.join(' ')}`].filter(Boolean).join('; '), ev, `Edit GRUB_CMDLINE_LINUX in /etc/default/grub${missing.length ? ` to add ${missing.join(' ')}` : ''}${present.length ? ` and remove ${present.join(' ')}` : ''}, then regenerate grub.cfg.`);

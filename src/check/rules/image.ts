@@ -67,6 +67,11 @@ export const imageSystem: Rule = {
     if (g) {
       const ev: CheckEvidence[] = [{ source: g.root, value: `${g.identity.product ?? g.identity.distro} root (${(ctx.guest!.fs.mounted[0]?.fs.type) ?? '?'})` }];
       if (g.identity.source) ev.push({ source: g.identity.source, value: g.identity.product ?? g.identity.distro });
+      else {
+        // A root without a release file: found by its fstab and a shell.
+        if (g.fstab.length || g.mounts.length) ev.push({ source: '/etc/fstab', value: `${g.fstab.length} entries` });
+        if (g.archSource) ev.push({ source: g.archSource, value: `ELF ${g.arch}` });
+      }
       return ok(`Linux (${g.identity.product ?? g.identity.distro}) installed on ${g.root}`, ev, 'linux');
     }
     const ntfs = fsVolumes.find((v) => v.content.type === 'ntfs');

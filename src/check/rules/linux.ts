@@ -221,7 +221,7 @@ export const linuxCloudInit: Rule = {
   title: 'cloud-init',
   scope: 'linux',
   severity: 'FAILED',
-  names: { didi: 'CLOUDINIT', ecs: 'GUESTOS.CloudInit', jdcloud: '冲突组件', alibaba: 'cloud-init' },
+  names: { didi: 'CLOUDINIT', ecs: 'GUESTOS.CloudInit', jdcloud: '冲突组件 cloud-init', alibaba: 'cloud-init' },
   async run(ctx, profile, bad) {
     const c = await component(ctx, ['cloud-init'], ['/usr/bin/cloud-init', '/usr/local/bin/cloud-init'], ['cloud-init', 'cloud-init-local', 'cloud-config', 'cloud-final']);
     if (ctx.guest!.config.cloudInit?.files.length) c.evidence.push({ source: ctx.guest!.config.cloudInit.files[0]!, value: `configuration (${ctx.guest!.config.cloudInit.files.length} file(s))` });
