@@ -16,7 +16,7 @@ import { have, median } from './util.js';
 const MiB = 1 << 20;
 
 /** Builds the guest image; returns its path, or undefined when the tools are missing. */
-function makeGuest(work: string, diskBytes: number, rootContent: string[], bootMiB: number): string | undefined {
+export function makeGuest(work: string, diskBytes: number, rootContent: string[], bootMiB: number): string | undefined {
   const image = join(work, `guest-${diskBytes}.qcow2`);
   if (existsSync(image)) return image;
   for (const t of ['sfdisk', 'mkfs.ext4', 'qemu-img', 'rsync']) if (!have(t)) return undefined;
@@ -63,7 +63,7 @@ function makeGuest(work: string, diskBytes: number, rootContent: string[], bootM
 }
 
 /** A device that counts the bytes read through it. */
-function counting(dev: BlockDevice): { dev: BlockDevice; bytes: () => number; reads: () => number } {
+export function counting(dev: BlockDevice): { dev: BlockDevice; bytes: () => number; reads: () => number } {
   let bytes = 0;
   let reads = 0;
   const wrapped: BlockDevice = {

@@ -15,6 +15,7 @@ import { startStaticServer } from '../test/helpers/static-server.js';
 import { benchQcow2 } from './qcow2.js';
 import { benchFilesystems } from './fs.js';
 import { benchInspect } from './inspect.js';
+import { benchCheck } from './check.js';
 import { median } from './util.js';
 
 const quick = process.argv.includes('--quick');
@@ -181,6 +182,7 @@ const readRows = await benchRead();
 const { rows: qcow2Rows, cold: qcow2Cold } = await benchQcow2(WORK, IMAGE_BYTES, quick ? 1 : 3);
 const fsRows = await benchFilesystems(WORK, IMAGE_BYTES, quick ? 1 : 3, quick);
 const inspectRows = await benchInspect(WORK, quick, quick ? 1 : 5);
+const checkRows = await benchCheck(WORK, ROOT, quick, quick ? 1 : 5);
 const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); the figures below are from the last full run.
@@ -264,6 +266,19 @@ expands and lists the default kernel's initramfs. virt-inspector boots libguestf
 | tool | time | read from the image | found |
 |---|---:|---:|---|
 ${inspectRows.join('\n')}
+
+## Cloud checks: a ${quick ? '1 GiB' : '20 GiB'} guest in a qcow2 file, every profile
+
+Target (issue #8): \`diskprobe check --profile all --no-md5\` under 1 s for the whole CLI
+process, at least 20× faster than virt-inspector, and under 64 MiB read from the image. The
+guest is the one above on a ${quick ? '1 GiB' : '20 GiB'} disk. In process, \`check()\` opens the image, inspects
+it and runs every item of every profile (the initramfs is expanded because this kernel's virtio
+drivers are modules), counting the bytes read from the file; the CLI row is the whole process
+(\`node dist/cli/bin.js\`), start-up included. virt-inspector only inspects (it has no checks).
+
+| tool | time | read from the image | found |
+|---|---:|---:|---|
+${checkRows.join('\n')}
 
 ## Notes
 
