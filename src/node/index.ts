@@ -12,3 +12,7 @@ export type { FileResolverOptions } from './resolver.js';
 export { openImage } from './image.js';
 export type { OpenImageOptions, OpenedImage } from './image.js';
 export { nodeCodecs } from './codecs.js';
+export { checkImage } from './check.js';
+export type { CheckImageOptions, CheckImageResult } from './check.js';
+export { digestFiles, digestDevice } from './digest.js';
+export type { DigestOptions } from './digest.js';
