@@ -15,7 +15,7 @@ import { bzip2Expand, isBzip2 } from '../codec/bzip2.js';
 import { gzipExpand, isGzip } from '../codec/gzip.js';
 import { isXz, lzmaAloneExpand, xzExpand } from '../codec/lzma.js';
 import { lz4Expand, LZ4_FRAME_MAGIC, LZ4_LEGACY_MAGIC } from '../codec/lz4.js';
-import { zstdExpand } from '../codec/zstd.js';
+import { zstdExpandWith } from '../codec/zstd.js';
 import { u32le } from '../util/bytes.js';
 
 export interface InitramfsEntry {
@@ -105,17 +105,32 @@ function listCpio(data: Uint8Array, start: number, out: InitramfsEntry[], where:
   }
 }
 
-type Expand = (input: Uint8Array, limit: number) => { output: Uint8Array; consumed: number } | Promise<{ output: Uint8Array; consumed: number }>;
+/** Expands the data at the start of `input`, hands the output to `use`, and says its size and the input consumed. */
+type Expand = (input: Uint8Array, limit: number, use: (output: Uint8Array) => void) => Promise<{ size: number; consumed: number }>;
+
+/** An expander that returns its output, as an `Expand`. */
+function handing(expand: (input: Uint8Array, limit: number) => { output: Uint8Array; consumed: number } | Promise<{ output: Uint8Array; consumed: number }>): Expand {
+  return async (input, limit, use) => {
+    const { output, consumed } = await expand(input, limit);
+    use(output);
+    return { size: output.length, consumed };
+  };
+}
+
+const zstdInPlace: Expand = async (input, limit, use) => {
+  const { size, consumed } = await zstdExpandWith(input, limit, use);
+  return { size, consumed };
+};
 
 function compressionAt(u8: Uint8Array, at: number): [InitramfsSegment['compression'], Expand] | undefined {
-  if (isGzip(u8, at)) return ['gzip', gzipExpand];
-  if (isXz(u8, at)) return ['xz', xzExpand];
-  if (isBzip2(u8, at)) return ['bzip2', bzip2Expand];
+  if (isGzip(u8, at)) return ['gzip', handing(gzipExpand)];
+  if (isXz(u8, at)) return ['xz', handing(xzExpand)];
+  if (isBzip2(u8, at)) return ['bzip2', handing(bzip2Expand)];
   const magic = u32le(u8, at);
-  if (magic === 0xfd2fb528) return ['zstd', zstdExpand];
-  if (magic === LZ4_LEGACY_MAGIC || magic === LZ4_FRAME_MAGIC) return ['lz4', lz4Expand];
+  if (magic === 0xfd2fb528) return ['zstd', zstdInPlace];
+  if (magic === LZ4_LEGACY_MAGIC || magic === LZ4_FRAME_MAGIC) return ['lz4', handing(lz4Expand)];
   // .lzma: a properties byte (0x5d for the defaults) and a dictionary size, little-endian.
-  if (u8[at] === 0x5d && u8[at + 1] === 0 && u8[at + 2] === 0) return ['lzma', lzmaAloneExpand];
+  if (u8[at] === 0x5d && u8[at + 1] === 0 && u8[at + 2] === 0) return ['lzma', handing(lzmaAloneExpand)];
   return undefined;
 }
 
@@ -159,21 +174,28 @@ export async function listInitramfsBytes(bytes: Uint8Array, path: string, option
     }
     const segment: InitramfsSegment = { offset: pos, compression: kind[0], entries: 0 };
     listing.segments.push(segment);
-    let expanded: { output: Uint8Array; consumed: number };
+    // The cpio is listed inside `use`, on the expanded bytes where they lie (for zstd, in the
+    // decoder's heap): its damage is reported apart from the compression's.
+    let damaged: DiskProbeError | undefined;
+    let expanded: { size: number; consumed: number };
     try {
-      expanded = await kind[1](bytes.subarray(pos), budget);
+      expanded = await kind[1](bytes.subarray(pos), budget, (output) => {
+        try {
+          listCpio(output, 0, listing.entries, `${path} (${kind[0]} at ${pos})`);
+        } catch (e) {
+          if (!(e instanceof DiskProbeError)) throw e;
+          damaged = e;
+        }
+      });
     } catch (e) {
       if (!(e instanceof DiskProbeError)) throw e;
       stop(`the ${kind[0]} data at byte ${pos} does not expand (${e.reason})`, e.code === ErrorCode.TRUNCATED ? 'guest.initramfs-truncated' : 'guest.initramfs-unreadable');
       return listing;
     }
-    budget -= expanded.output.length;
-    try {
-      listCpio(expanded.output, 0, listing.entries, `${path} (${kind[0]} at ${pos})`);
-    } catch (e) {
-      if (!(e instanceof DiskProbeError)) throw e;
+    budget -= expanded.size;
+    if (damaged) {
       segment.entries = listing.entries.length - before;
-      stop(`the cpio archive inside the ${kind[0]} data at byte ${pos} is damaged (${e.reason})`, e.code === ErrorCode.TRUNCATED ? 'guest.initramfs-truncated' : 'guest.initramfs-unreadable');
+      stop(`the cpio archive inside the ${kind[0]} data at byte ${pos} is damaged (${damaged.reason})`, damaged.code === ErrorCode.TRUNCATED ? 'guest.initramfs-truncated' : 'guest.initramfs-unreadable');
       return listing;
     }
     segment.entries = listing.entries.length - before;

@@ -13,7 +13,7 @@ import { bzip2Expand } from '../../src/codec/bzip2.js';
 import { gzipExpand } from '../../src/codec/gzip.js';
 import { lzmaAloneExpand, xzExpand } from '../../src/codec/lzma.js';
 import { lz4Expand } from '../../src/codec/lz4.js';
-import { zstdExpand } from '../../src/codec/zstd.js';
+import { zstdExpand, zstdExpandWith } from '../../src/codec/zstd.js';
 import { DiskProbeError } from '../../src/index.js';
 
 const DIR = join(import.meta.dirname, 'streams');
@@ -71,5 +71,20 @@ describe('zstd without a content size', () => {
     expect(r.output.length).toBe(Number(out));
     expect(sha256(r.output)).toBe(sha);
     await expect(zstdExpand(bytes, Number(out) - 1)).rejects.toMatchObject({ code: 'E_LIMIT' });
+  });
+});
+
+describe('zstd expanded in place', () => {
+  it('hands the output zstd made, in the heap for a sized frame and as an array without a size', async () => {
+    const lines = readFileSync(join(import.meta.dirname, 'data', 'frames.facts'), 'utf8').trim().split('\n');
+    for (const name of ['text-2m.zst', 'text-64k-check.zst', 'text-64k-stdin.zst', 'rle-4k.zst']) {
+      const [file, size, out, sha] = lines.find((l) => l.startsWith(`${name} `))!.split(' ');
+      const bytes = new Uint8Array(readFileSync(join(import.meta.dirname, 'data', file!)));
+      const r = await zstdExpandWith(bytes, 1 << 30, (output) => sha256(output));
+      expect(r.value, name).toBe(sha);
+      expect(r.size, name).toBe(Number(out));
+      expect(r.consumed, name).toBe(Number(size));
+      await expect(zstdExpandWith(bytes, Number(out) - 1, () => 0), name).rejects.toMatchObject({ code: 'E_LIMIT' });
+    }
   });
 });
