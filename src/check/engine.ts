@@ -7,7 +7,7 @@ import { openDisk } from '../container/open.js';
 import { probe } from '../container/probe.js';
 import type { Disk, OpenOptions, ProbeResult } from '../container/types.js';
 import type { BlockDevice } from '../device/types.js';
-import { DiskProbeError, ErrorCode } from '../errors.js';
+import { DiskProbeError, ErrorCode, throwIfAborted } from '../errors.js';
 import { inspectLayout, type Guest } from '../guest/inspect.js';
 import { readLayout } from '../volume/index.js';
 import { memoiser, mountedStats, type CheckContext } from './context.js';
@@ -69,7 +69,7 @@ export async function prepare(input: BlockDevice | Disk, options: CheckOptions =
   try {
     probed = await probe(source, signal ? { signal } : {});
   } catch (e) {
-    if (!(e instanceof DiskProbeError)) throw e;
+    if (!(e instanceof DiskProbeError) || e.code === ErrorCode.ABORTED) throw e;
     openError = e.message;
   }
   if (isDisk(input)) disk = input;
@@ -77,7 +77,7 @@ export async function prepare(input: BlockDevice | Disk, options: CheckOptions =
     try {
       disk = await openDisk(input, { ...options.open, ...(signal ? { signal } : {}) });
     } catch (e) {
-      if (!(e instanceof DiskProbeError)) throw e;
+      if (!(e instanceof DiskProbeError) || e.code === ErrorCode.ABORTED) throw e;
       openError = e.message;
     }
   } else openError = probed.problem ?? (probed.kind !== 'disk' ? `the file is ${probed.format}, not a disk image` : `this version cannot read ${probed.format}${probed.subformat ? ` (${probed.subformat})` : ''} images`);
@@ -113,7 +113,7 @@ export async function prepare(input: BlockDevice | Disk, options: CheckOptions =
     ctx.layout = await readLayout(disk, signal ? { signal } : {});
     ctx.inspection = await inspectLayout(ctx.layout, signal ? { signal } : {});
   } catch (e) {
-    if (!(e instanceof DiskProbeError)) throw e;
+    if (!(e instanceof DiskProbeError) || e.code === ErrorCode.ABORTED) throw e;
     ctx.noGuest = { verdict: 'ERROR', reason: `the volumes could not be read: ${e.message}` };
     return ctx;
   }
@@ -147,6 +147,8 @@ export async function runItem(ctx: CheckContext, profile: Profile, id: string): 
   try {
     const bad = profile.severity[id] ?? rule.severity;
     const o = await rule.run(ctx, profile, bad);
+    // A rule that caught the abort as a read failure does not get to report it as an ERROR.
+    throwIfAborted(ctx.signal, { layer: 'check' });
     if ((o.verdict === 'OK' || o.verdict === 'WARNING' || o.verdict === 'FAILED') && !o.evidence.length) {
       return error(`the rule decided ${o.verdict} without evidence (a defect in diskprobe): ${o.description}`);
     }
@@ -167,6 +169,7 @@ export async function check(input: BlockDevice | Disk, options: CheckOptions = {
 
 /** Evaluates profiles over a prepared context (the CLI prepares once, then renders). */
 export async function evaluate(ctx: CheckContext, profiles: Profile[], options: CheckOptions = {}): Promise<CheckReport> {
+  throwIfAborted(ctx.signal, { layer: 'check' });
   options.onProgress?.({ step: 'rules', bytes: 0, total: 0 });
   // Warm the shared reads every profile needs, then run all items at once.
   if (ctx.guest) await mountedStats(ctx);

@@ -37,6 +37,16 @@ export function skipped(description: string, evidence: CheckEvidence[] = []): Ou
   return { verdict: 'SKIPPED', description, evidence };
 }
 
+/** The ERROR of an item that needs the opened image. */
+export function notOpened(ctx: CheckContext): Outcome {
+  return error(`the image could not be opened: ${ctx.openError ?? 'unknown format'}`);
+}
+
+/** The ERROR of an item that needs the disk's volumes. */
+export function noLayout(ctx: CheckContext): Outcome {
+  return error(`the disk could not be read: ${ctx.openError ?? 'no layout'}`);
+}
+
 /** The worse of two verdicts (FAILED > ERROR > WARNING > OK > SKIPPED). */
 export function worse<V extends Outcome['verdict']>(a: V, b: V): V {
   const rank = { SKIPPED: 0, OK: 1, WARNING: 2, ERROR: 3, FAILED: 4 } as const;

@@ -65,4 +65,22 @@ describe('the check engine', () => {
     const o = await runItem(ctx, PROFILES.alibaba!, 'linux.ssh');
     expect(o).toMatchObject({ verdict: 'SKIPPED', description: 'no Linux root; p2 holds NTFS' });
   });
+
+  it('stops with E_ABORTED when its signal fires', async () => {
+    const { check } = await import('../../src/check/index.js');
+    const { fromBytes } = await import('../../src/index.js');
+    const controller = new AbortController();
+    controller.abort();
+    await expect(check(fromBytes(new Uint8Array(1 << 20), 'zeros'), { signal: controller.signal })).rejects.toMatchObject({ code: 'E_ABORTED' });
+  });
+
+  it('fails an all-zero image on the system item, with the probe as evidence', async () => {
+    const { check } = await import('../../src/check/index.js');
+    const { fromBytes } = await import('../../src/index.js');
+    const r = await check(fromBytes(new Uint8Array(4 << 20), 'zeros.raw'), { profile: 'alibaba' });
+    const item = (id: string) => r.check_items.find((i) => i.id === id)!;
+    expect(item('image.system').result).toBe('FAILED');
+    expect(item('image.system').evidence.length).toBeGreaterThan(0);
+    expect(item('linux.ssh').result).toBe('ERROR');
+  });
 });

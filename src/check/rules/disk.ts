@@ -5,7 +5,7 @@
 import { GptType } from '../../volume/gpt/types.js';
 import type { Volume } from '../../volume/types.js';
 import { guestFile, mountedStats, type CheckContext } from '../context.js';
-import { error, gib, MiB, notMet, ok, skipped, type Rule } from '../rule.js';
+import { error, gib, MiB, noLayout, notMet, ok, skipped, type Rule } from '../rule.js';
 import type { CheckEvidence, Outcome, Severity } from '../types.js';
 
 /** Boot code kinds `classifyBootCode` names that start something. */
@@ -58,7 +58,7 @@ export const diskPartitionTable: Rule = {
   names: { alibaba: 'partition table', didi: 'PARTITION_TYPE', jdcloud: '分区', ecs: 'GUESTOS.PartitionTable' },
   async run(ctx, profile, bad) {
     const disk = ctx.layout?.disks[0];
-    if (!disk) return error(`the disk could not be read: ${ctx.openError ?? 'no layout'}`);
+    if (!disk) return noLayout(ctx);
     const t = disk.table;
     const facts = t.facts as { protective?: boolean; hybrid?: boolean; headerUsed?: string; mbr?: { hybrid?: boolean } };
     const evidence: CheckEvidence[] = [t.scheme === 'gpt' ? { source: 'GPT header', offset: t.sectorSize, value: `"EFI PART", disk GUID ${t.id ?? '?'}, ${facts.headerUsed ?? 'primary'} header used` } : t.scheme === 'mbr' ? { source: 'MBR', offset: 510, value: `signature 55 AA, disk signature ${t.id ?? '?'}` } : { source: 'disk', value: `no partition table (${disk.content.type})` }];
@@ -90,7 +90,7 @@ export const diskBootMode: Rule = {
   names: { ecs: 'GUESTOS.BootMode', jdcloud: '启动方式', alibaba: 'boot mode', didi: 'BOOT_MODE' },
   async run(ctx, profile, bad) {
     const b = bootMode(ctx);
-    if (!b) return error(`the disk could not be read: ${ctx.openError ?? 'no layout'}`);
+    if (!b) return noLayout(ctx);
     if (b.mode === 'none') return notMet(bad, 'no boot loader: the MBR has no boot code and there is no EFI system partition', b.evidence, 'Install a boot loader (grub-install for BIOS, or GRUB/shim in an EFI system partition for UEFI).', 'none');
     const label = { bios: 'BIOS', uefi: 'UEFI', both: 'BIOS and UEFI' }[b.mode];
     const works = (b.bios && profile.bootModes.includes('bios')) || (b.uefi && profile.bootModes.includes('uefi'));
@@ -131,7 +131,7 @@ export const diskFilesystem: Rule = {
   severity: 'FAILED',
   names: { alibaba: 'filesystem', didi: 'FILE_SYSTEM', jdcloud: '文件系统', ecs: 'GUESTOS.FileSystem' },
   async run(ctx, profile, bad) {
-    if (!ctx.layout) return error(`the disk could not be read: ${ctx.openError ?? 'no layout'}`);
+    if (!ctx.layout) return noLayout(ctx);
     const list = guestFilesystems(ctx);
     if (!list.length) return error('no filesystem found to check');
     const stats = await mountedStats(ctx);
@@ -171,7 +171,7 @@ export const diskFsClean: Rule = {
   severity: 'FAILED',
   names: { jdcloud: '确保文件系统完整', alibaba: 'filesystem state', ecs: 'GUESTOS.FileSystemState', didi: 'FS_STATE' },
   async run(ctx, _profile, bad) {
-    if (!ctx.guest) return ctx.layout ? skipped('no guest filesystems mounted') : error(`the disk could not be read: ${ctx.openError ?? 'no layout'}`);
+    if (!ctx.guest) return ctx.layout ? skipped('no guest filesystems mounted') : noLayout(ctx);
     const stats = await mountedStats(ctx);
     const evidence: CheckEvidence[] = [];
     let verdict: 'OK' | 'WARNING' | 'FAILED' | 'ERROR' = 'OK';
@@ -215,7 +215,7 @@ function usageRule(kind: 'space' | 'inodes'): Rule {
     severity: 'FAILED',
     names: kind === 'space' ? { alibaba: 'disk use rate', jdcloud: '确保系统盘有剩余空间', ecs: 'GUESTOS.DiskUsage', didi: 'DISK_USAGE' } : { alibaba: 'inode use rate', jdcloud: 'iNode', ecs: 'GUESTOS.InodeUsage', didi: 'INODE_USAGE' },
     async run(ctx, _profile, bad) {
-      if (!ctx.guest) return ctx.layout ? skipped('no guest filesystems mounted') : error(`the disk could not be read: ${ctx.openError ?? 'no layout'}`);
+      if (!ctx.guest) return ctx.layout ? skipped('no guest filesystems mounted') : noLayout(ctx);
       const stats = (await mountedStats(ctx)).filter((s) => USAGE_MOUNTS.has(s.path));
       if (!stats.length) return error('no system filesystem is mounted');
       const evidence: CheckEvidence[] = [];
@@ -342,7 +342,7 @@ export const diskUefiFallback: Rule = {
   names: {},
   async run(ctx) {
     const b = bootMode(ctx);
-    if (!b) return error(`the disk could not be read: ${ctx.openError ?? 'no layout'}`);
+    if (!b) return noLayout(ctx);
     if (!b.uefi) return skipped('no EFI system partition: the disk does not boot by UEFI', b.evidence);
     return error(`the EFI system partition ${b.esp!.id} is ${b.esp!.content.type}, whose files this version does not read, so \\EFI\\BOOT\\BOOTX64.EFI cannot be confirmed`, b.evidence);
   },

@@ -5,7 +5,7 @@
 import { checkIntegrity } from '../../container/qcow2/index.js';
 import { DiskProbeError } from '../../errors.js';
 import type { CheckContext } from '../context.js';
-import { error, gib, GiB, MiB, notMet, ok, skipped, type Rule } from '../rule.js';
+import { error, gib, GiB, MiB, notMet, notOpened, ok, skipped, type Rule } from '../rule.js';
 import type { CheckEvidence, Outcome } from '../types.js';
 
 function probeEvidence(ctx: CheckContext): CheckEvidence[] {
@@ -58,7 +58,7 @@ export const imageSystem: Rule = {
   async run(ctx, _profile, bad) {
     const p = ctx.probe;
     if (p && (p.kind === 'installer' || p.kind === 'empty')) return notMet(bad, p.kind === 'installer' ? 'an ISO installation image holds no installed system' : 'the file is empty', probeEvidence(ctx), 'Upload the system disk of an installed machine.');
-    if (!ctx.disk) return error(`the image could not be opened: ${ctx.openError ?? 'unknown format'}`);
+    if (!ctx.disk) return notOpened(ctx);
     if (p?.problem && /zero/i.test(p.problem)) return notMet(bad, p.problem, probeEvidence(ctx), 'Upload the system disk of an installed machine.');
     const layout = ctx.layout;
     if (!layout) return error('the volumes could not be read');
@@ -141,7 +141,7 @@ export const imageIntegrity: Rule = {
   names: { alibaba: 'image integrity', ecs: 'ImageIntegrity', didi: 'IMAGE_CHECK', jdcloud: 'imageCheck' },
   async run(ctx, _profile, bad) {
     const disk = ctx.disk;
-    if (!disk) return error(`the image could not be opened: ${ctx.openError ?? 'unknown format'}`);
+    if (!disk) return notOpened(ctx);
     if (disk.format === 'raw') return skipped('a raw image has no container metadata to check', [{ source: ctx.image.label, value: 'raw' }]);
     const findings = [...(disk.findings ?? []), ...ctx.image.findings.filter((f) => !(disk.findings ?? []).includes(f))];
     const evidence: CheckEvidence[] = [];
@@ -183,7 +183,7 @@ export const imageBacking: Rule = {
   names: { alibaba: 'backing file', ecs: 'BackingFile', didi: 'BACKING_FILE', jdcloud: 'backingFile' },
   async run(ctx, _profile, bad) {
     const disk = ctx.disk;
-    if (!disk) return error(`the image could not be opened: ${ctx.openError ?? 'unknown format'}`);
+    if (!disk) return notOpened(ctx);
     const chain: string[] = [];
     for (let d = disk.backing; d && chain.length < 64; d = d.backing) chain.push(d.label);
     const named = disk.facts.backingFile;

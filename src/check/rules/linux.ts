@@ -58,8 +58,7 @@ async function component(ctx: CheckContext, packages: string[], paths: string[],
   return { present, enabled, evidence };
 }
 
-function stanceOutcome(ctx: CheckContext, what: string, stance: Stance, bad: Severity, c: { present: boolean; enabled: boolean; evidence: CheckEvidence[] }, fix: { install: string; remove: string }): Outcome {
-  void ctx;
+function stanceOutcome(what: string, stance: Stance, bad: Severity, c: { present: boolean; enabled: boolean; evidence: CheckEvidence[] }, fix: { install: string; remove: string }): Outcome {
   const state = c.present ? (c.enabled ? 'installed and enabled' : 'installed, not enabled at boot') : 'not installed';
   switch (stance) {
     case 'required':
@@ -225,7 +224,7 @@ export const linuxCloudInit: Rule = {
   async run(ctx, profile, bad) {
     const c = await component(ctx, ['cloud-init'], ['/usr/bin/cloud-init', '/usr/local/bin/cloud-init'], ['cloud-init', 'cloud-init-local', 'cloud-config', 'cloud-final']);
     if (ctx.guest!.config.cloudInit?.files.length) c.evidence.push({ source: ctx.guest!.config.cloudInit.files[0]!, value: `configuration (${ctx.guest!.config.cloudInit.files.length} file(s))` });
-    return stanceOutcome(ctx, 'cloud-init', profile.cloudInit, bad, c, { install: 'Install cloud-init (and enable its units: systemctl enable cloud-init-local cloud-init cloud-config cloud-final).', remove: 'Uninstall cloud-init before importing; this cloud configures the instance with its own agent.' });
+    return stanceOutcome('cloud-init', profile.cloudInit, bad, c, { install: 'Install cloud-init (and enable its units: systemctl enable cloud-init-local cloud-init cloud-config cloud-final).', remove: 'Uninstall cloud-init before importing; this cloud configures the instance with its own agent.' });
   },
 };
 
@@ -497,7 +496,7 @@ export const linuxQemuGa: Rule = {
   names: { alibaba: 'qemu-ga', jdcloud: '冲突组件 qemu-ga', ecs: 'GUESTOS.QemuGa', didi: 'QEMU_GA' },
   async run(ctx, profile, bad) {
     const c = await component(ctx, ['qemu-guest-agent', 'qemu-ga'], ['/usr/bin/qemu-ga', '/usr/sbin/qemu-ga'], ['qemu-guest-agent']);
-    return stanceOutcome(ctx, 'qemu-guest-agent', profile.qemuGa, bad, c, { install: 'Install qemu-guest-agent and enable it.', remove: 'Uninstall qemu-guest-agent (yum remove qemu-guest-agent / apt-get purge qemu-guest-agent).' });
+    return stanceOutcome('qemu-guest-agent', profile.qemuGa, bad, c, { install: 'Install qemu-guest-agent and enable it.', remove: 'Uninstall qemu-guest-agent (yum remove qemu-guest-agent / apt-get purge qemu-guest-agent).' });
   },
 };
 
