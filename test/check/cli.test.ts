@@ -86,6 +86,16 @@ describe('diskprobe check', () => {
     expect(j.check_items.find((i) => i.id === 'linux.ssh')!.result).toBe('ERROR');
   });
 
+  it('-o writes the report to a file', async () => {
+    const { mkdtempSync, readFileSync: read } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const out = join(mkdtempSync(join(tmpdir(), 'diskprobe-check-')), 'report.json');
+    const r = await runCli(['check', '--profile', 'generic', '--no-md5', '--format', 'json', '-o', out, join(FX, 'checks/good.qcow2')]);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/report written to/);
+    expect(json(read(out, 'utf8')).profile).toBe('generic');
+  });
+
   it('exits 2 on usage errors and unreadable inputs', async () => {
     expect((await runCli(['check', '--profile', 'nosuchcloud', join(FX, 'checks/good.qcow2')])).code).toBe(2);
     expect((await runCli(['check', '--format', 'xml', join(FX, 'checks/good.qcow2')])).code).toBe(2);
