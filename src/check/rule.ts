@@ -47,24 +47,6 @@ export function noLayout(ctx: CheckContext): Outcome {
   return error(`the disk could not be read: ${ctx.openError ?? 'no layout'}`);
 }
 
-/** The worse of two verdicts (FAILED > ERROR > WARNING > OK > SKIPPED). */
-export function worse<V extends Outcome['verdict']>(a: V, b: V): V {
-  const rank = { SKIPPED: 0, OK: 1, WARNING: 2, ERROR: 3, FAILED: 4 } as const;
-  return rank[a] >= rank[b] ? a : b;
-}
-
-/** `a.b` version comparison on numeric parts (`6.8` < `6.10`). */
-export function compareVersion(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map((x) => parseInt(x, 10));
-  const pb = b.split(/[.-]/).map((x) => parseInt(x, 10));
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = Number.isNaN(pa[i]) ? 0 : (pa[i] ?? 0);
-    const y = Number.isNaN(pb[i]) ? 0 : (pb[i] ?? 0);
-    if (x !== y) return x - y;
-  }
-  return 0;
-}
-
 export const GiB = 1024 ** 3;
 export const MiB = 1024 ** 2;
 

@@ -7,7 +7,8 @@ import { parseSpec } from '../../guest/parse/fstab.js';
 import { Services, type ServiceState } from '../../guest/services.js';
 import type { NetInterface } from '../../guest/network.js';
 import { findLine, firstExisting, guestFile, guestReadlink, guestStat, type CheckContext } from '../context.js';
-import { compareVersion, error, notMet, ok, skipped, type Rule } from '../rule.js';
+import { compareVersions } from '../../guest/parse/grub.js';
+import { error, notMet, ok, skipped, type Rule } from '../rule.js';
 import type { CheckEvidence, Outcome, Severity, Stance } from '../types.js';
 import { atBoot, driver, type Driver } from './drivers.js';
 
@@ -104,7 +105,7 @@ export const linuxOs: Rule = {
     const value = `${id.distro} ${id.version ?? ''}`.trim();
     if (!profile.os.length) return ok(`${name}`, evidence, value);
     const mm = majorMinor(id.version);
-    const entry = profile.os.find((o) => (o.distro === id.distro || id.like.includes(o.distro)) && (!o.min || (mm !== undefined && compareVersion(mm, o.min) >= 0)) && (!o.max || (mm !== undefined && compareVersion(mm, o.max) <= 0)));
+    const entry = profile.os.find((o) => (o.distro === id.distro || id.like.includes(o.distro)) && (!o.min || (mm !== undefined && compareVersions(mm, o.min) >= 0)) && (!o.max || (mm !== undefined && compareVersions(mm, o.max) <= 0)));
     if (entry) return ok(`${name}, a supported distribution`, evidence, value);
     const list = profile.os.map((o) => `${o.distro}${o.min || o.max ? ` ${o.min ?? ''}–${o.max ?? ''}` : ''}`).join(', ');
     return notMet(profile.osUnsupported ?? bad, `${name} is not among this cloud's supported systems (${list})${profile.osUnsupported === 'WARNING' ? ': it is imported as a customised Linux' : ''}`, evidence, `Use a supported release (${list}), or import it as a customised Linux where the cloud allows that.`, value);
@@ -144,7 +145,7 @@ export const linuxKernel: Rule = {
     }
     const ev: CheckEvidence[] = [{ source: k.path, value: `${k.version} (from the ${k.versionFrom === 'header' ? 'bzImage header' : 'file name'})` }];
     if (e) ev.push({ source: e.source, line: e.line, value: `default entry "${e.title}"` });
-    if (profile.minKernel && compareVersion(k.version, profile.minKernel) < 0) return notMet('WARNING', `kernel ${k.version} is older than ${profile.minKernel}, the oldest this cloud supports well`, ev, `Update the kernel to ${profile.minKernel} or later.`, k.version);
+    if (profile.minKernel && compareVersions(k.version, profile.minKernel) < 0) return notMet('WARNING', `kernel ${k.version} is older than ${profile.minKernel}, the oldest this cloud supports well`, ev, `Update the kernel to ${profile.minKernel} or later.`, k.version);
     return ok(`boots ${k.version} by default`, ev, k.version);
   },
 };
@@ -207,7 +208,7 @@ export const linuxMoc: Rule = {
     const unknown = [pci, nvme].filter((d) => d.state === 'unknown');
     if (unknown.length) return error(`the drivers could not be located: ${unknown.map((d) => d.why).join('; ')}`, ev);
     const problems: string[] = [];
-    if (profile.minKernel && compareVersion(k.version, profile.minKernel) < 0) problems.push(`kernel ${k.version} is older than ${profile.minKernel}`);
+    if (profile.minKernel && compareVersions(k.version, profile.minKernel) < 0) problems.push(`kernel ${k.version} is older than ${profile.minKernel}`);
     if (!atBoot(pci)) problems.push(`virtio_pci is ${pci.state}`);
     if (!atBoot(nvme)) problems.push(`nvme is ${nvme.state}`);
     if (problems.length) return notMet(bad, `the newest instance types need a recent kernel with virtio-pci and NVMe at boot: ${problems.join('; ')}`, ev, 'Update the kernel and add nvme and virtio_pci to the initramfs.');
