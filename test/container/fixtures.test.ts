@@ -79,7 +79,11 @@ function expected(entry: FixtureEntry, f: Record<string, any>): Expected {
     if (!info.encrypted) e.rawSha256 = f.rawSha256;
   }
   if (format === 'qcow') e.subformat = 'v1';
-  if (format === 'vmdk') e.subformat = specific['create-type'];
+  if (format === 'vmdk') {
+    e.subformat = specific['create-type'];
+    // Every createType qemu writes is read; extent files come through the kind's resolver.
+    e.rawSha256 = f.rawSha256;
+  }
   if (format === 'vhd' || format === 'vhdx') e.subformat = libyalDiskType(f) ?? f.variant;
   if (format === 'raw') {
     e.rawSha256 = f.rawSha256;

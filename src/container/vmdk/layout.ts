@@ -55,3 +55,37 @@ export const COWDiskHeader = {
 
 /** Longest embedded or standalone descriptor diskprobe reads. */
 export const MAX_DESCRIPTOR_BYTES = 1024 * 1024;
+
+/** SparseExtentHeader.gdOffset of a streamOptimized file whose grain directory follows the data: read the footer. */
+export const GD_AT_END = 0xffffffffffffffffn;
+
+/** Technote "Stream-Optimized Compressed Sparse Extents": marker types (MetaDataMarker.type). */
+export const MarkerType = {
+  EOS: 0,
+  GT: 1,
+  GD: 2,
+  FOOTER: 3,
+} as const;
+
+/** A marker: `uint64 val` (sectors or lba), `uint32 size` (0 for metadata markers), then `type` or grain data. */
+export const Marker = {
+  val: 0,
+  size: 8,
+  type: 12,
+  /** Compressed grain data starts here in a grain marker. */
+  data: 12,
+} as const;
+
+/** What the technote and qemu allow. */
+export const VmdkLimits = {
+  /** Largest grain qemu opens: 2^16 sectors (32 MiB). */
+  MAX_GRAIN_SECTORS: 65536,
+  /** Largest grain table, in entries. */
+  MAX_GTES_PER_GT: 65536,
+  /** Grain directory bytes read at most (256 MiB of directory: far beyond any real disk). */
+  MAX_GD_BYTES: 256 * 1024 * 1024,
+  /** Extents in one descriptor. */
+  MAX_EXTENTS: 4096,
+  /** Delta links followed. */
+  MAX_CHAIN_DEPTH: 16,
+} as const;
