@@ -167,13 +167,19 @@ class VmdkDisk implements Disk {
     const sp = e.sparse;
     const gb = sp.grainBytes;
     const work: Promise<void>[] = [];
+    // Reads start while later grains are looked up: a failure is seen by Promise.all, or by
+    // the throw of a lookup, never left unhandled meanwhile.
+    const track = (p: Promise<void>) => {
+      p.catch(() => undefined);
+      work.push(p);
+    };
     // Uncompressed grains adjacent in the file are read together.
     let run: { file: number; out: number; length: number } | undefined;
     const flush = () => {
       if (!run) return;
       const r = run;
       run = undefined;
-      work.push(sp.dev.read(r.file, r.length, signal).then((b) => target.set(b, r.out)));
+      track(sp.dev.read(r.file, r.length, signal).then((b) => target.set(b, r.out)));
     };
     let pos = inExtent;
     const stop = inExtent + target.length;
@@ -193,8 +199,8 @@ class VmdkDisk implements Disk {
       } else {
         flush();
         const slot = target.subarray(out, out + n);
-        if (entry.kind === 'compressed') work.push(sp.grain(g, entry.offset, signal).then((grain) => slot.set(grain.subarray(inGrain, inGrain + n))));
-        else if (entry.kind === 'unallocated' && this.backing) work.push(this.backing.readInto ? this.backing.readInto(e.start + pos, slot, signal) : this.backing.read(e.start + pos, n, signal).then((b) => slot.set(b)));
+        if (entry.kind === 'compressed') track(sp.grain(g, entry.offset, signal).then((grain) => slot.set(grain.subarray(inGrain, inGrain + n))));
+        else if (entry.kind === 'unallocated' && this.backing) track(this.backing.readInto ? this.backing.readInto(e.start + pos, slot, signal) : this.backing.read(e.start + pos, n, signal).then((b) => slot.set(b)));
         else slot.fill(0);
       }
       pos += n;

@@ -1,0 +1,140 @@
+/**
+ * The VMDK reader against qemu on fixtures/vmdk (fixtures/vmdk.sh): zeroed grains, adapter
+ * types, a delta disk and its parent, a parentCID that does not match, VMware's stream layout
+ * with the grain directory at the end, a cut stream and a wrong grain length; random reads agree
+ * with the whole; mutated files give a DiskProbeError or a disk, never another error.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DiskProbeError, fromBytes, openDisk, readChunks, type BlockDevice, type Disk, type Resolver } from '../../src/index.js';
+import { openImage } from '../../src/node/index.js';
+
+const DIR = join(__dirname, '../../fixtures/vmdk');
+const IMAGES = join(__dirname, '../../fixtures/images/vmdk');
+type Facts = { file: string; rawSha256?: string; convert: { exitCode: number }; qemuImgInfo: Record<string, any>; adapterType?: string; parent?: string };
+const all = readdirSync(DIR)
+  .filter((f) => f.endsWith('.facts.json'))
+  .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Facts);
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+async function whole(dev: BlockDevice): Promise<Uint8Array> {
+  const out = new Uint8Array(dev.size);
+  let at = 0;
+  for await (const chunk of readChunks(dev, { chunkSize: 1 << 20 })) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** The fixture in memory, with a resolver that serves its siblings from memory too. */
+async function inMemory(file: string, dir = DIR): Promise<Disk> {
+  const resolver: Resolver = async (ref) => fromBytes(new Uint8Array(readFileSync(join(dir, ref.name))), ref.name);
+  return openDisk(fromBytes(new Uint8Array(readFileSync(join(dir, file))), file), { resolver });
+}
+
+describe('VMDK variants qemu-img reads', () => {
+  for (const f of all.filter((x) => x.rawSha256 !== undefined)) {
+    it(`${f.file}: guest bytes hash to qemu-img convert's (file and memory), random reads agree`, async () => {
+      const image = await openImage(join(DIR, f.file));
+      try {
+        expect(image.disk.format).toBe('vmdk');
+        expect(image.disk.size).toBe(f.qemuImgInfo['virtual-size']);
+        const bytes = await whole(image.disk);
+        expect(sha256(bytes)).toBe(f.rawSha256);
+        const mem = await inMemory(f.file);
+        expect(sha256(await whole(mem))).toBe(f.rawSha256);
+        await fc.assert(
+          fc.asyncProperty(fc.integer({ min: 0, max: image.disk.size }), fc.integer({ min: 0, max: 300_000 }), fc.boolean(), async (offset, n, into) => {
+            const length = Math.min(n, image.disk.size - offset);
+            let got: Uint8Array;
+            if (into) {
+              got = new Uint8Array(length).fill(0xa5);
+              await image.disk.readInto!(offset, got);
+            } else got = await image.disk.read(offset, length);
+            if (sha256(got) !== sha256(bytes.subarray(offset, offset + length))) expect.fail(`${into ? 'readInto' : 'read'}(${offset}, ${length}) differs`);
+          }),
+          { numRuns: 30 },
+        );
+      } finally {
+        await image.close();
+      }
+    });
+  }
+
+  it('names the adapter type the descriptor holds', async () => {
+    for (const f of all.filter((x) => x.adapterType)) {
+      const disk = await inMemory(f.file);
+      expect((disk.facts.ddb as Record<string, string>)['ddb.adaptertype']).toBe(f.adapterType);
+      expect(f.qemuImgInfo['format-specific'].data['create-type']).toBe(disk.subformat);
+    }
+  });
+
+  it('reads a delta disk through its parent, as qemu-img info names it', async () => {
+    const f = all.find((x) => x.file === 'child.vmdk')!;
+    const disk = await inMemory('child.vmdk');
+    expect(disk.backing?.label).toBe('parent.vmdk');
+    expect(f.qemuImgInfo['backing-filename']).toBe('parent.vmdk');
+    expect(disk.facts.parentFileNameHint).toBe('parent.vmdk');
+    expect(disk.findings ?? []).toEqual([]);
+  });
+
+  it('notes a parentCID that is not the parent\'s CID (qemu refuses to read it)', async () => {
+    const f = all.find((x) => x.file === 'child-badcid.vmdk')!;
+    expect(f.convert.exitCode).not.toBe(0);
+    const disk = await inMemory('child-badcid.vmdk');
+    expect(disk.findings?.map((x) => x.code)).toContain('vmdk.parent-cid-mismatch');
+    // What the delta holds itself still reads as the good child's.
+    const good = await inMemory('child.vmdk');
+    expect(sha256(await disk.read(65536, 131072))).toBe(sha256(await good.read(65536, 131072)));
+  });
+
+  it('reads the grain directory from the footer when the header says it is at the end', async () => {
+    const disk = await inMemory('stream-gd-at-end.vmdk');
+    const header = disk.facts.sparseHeader as { at: number; gdOffset: number };
+    expect(header.at).toBe(readFileSync(join(DIR, 'stream-gd-at-end.vmdk')).length - 1024);
+    expect(header.gdOffset).toBeGreaterThan(0);
+  });
+
+  it('refuses a cut stream with a DiskProbeError, where qemu-img fails too', async () => {
+    const f = all.find((x) => x.file === 'stream-truncated.vmdk')!;
+    expect(f.convert.exitCode).not.toBe(0);
+    const err = await inMemory('stream-truncated.vmdk')
+      .then((d) => whole(d))
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DiskProbeError);
+  });
+});
+
+describe('hostile VMDK files', () => {
+  const bases = ['monolithicSparse.vmdk', 'streamOptimized.vmdk'].map((n) => new Uint8Array(readFileSync(join(IMAGES, n)))).concat([new Uint8Array(readFileSync(join(DIR, 'stream-gd-at-end.vmdk'))), new Uint8Array(readFileSync(join(DIR, 'zeroed.vmdk')))]);
+  it('give a DiskProbeError or a disk, quickly, whatever bytes are changed', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: bases.length - 1 }),
+        fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 255 }), fc.boolean()), { minLength: 1, maxLength: 8 }),
+        async (which, edits) => {
+          const bytes = bases[which]!.slice();
+          for (const [where, value, metadata] of edits) {
+            // Most edits land in the first 64 KiB (header, descriptor, grain directory and tables).
+            const at = Math.floor(where * (metadata ? Math.min(bytes.length, 65536) : bytes.length));
+            bytes[Math.min(at, bytes.length - 1)] = value;
+          }
+          const started = performance.now();
+          try {
+            const disk = await openDisk(fromBytes(bytes, 'mutated.vmdk'), { format: 'vmdk' });
+            for await (const chunk of readChunks(disk, { chunkSize: 1 << 20 })) void chunk;
+          } catch (e) {
+            if (!(e instanceof DiskProbeError)) throw e;
+          }
+          // About 10 ms each here; the bound is about hangs, loose for loaded CI machines.
+          expect(performance.now() - started).toBeLessThan(2000);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  }, 120_000);
+});
