@@ -8,6 +8,7 @@
 import { browserCodecs } from '../../codec/index.js';
 import { cached } from '../../device/cached.js';
 import { checkRead } from '../../device/check.js';
+import { readInto } from '../../device/read-into.js';
 import type { BlockDevice } from '../../device/types.js';
 import { DiskProbeError, ErrorCode, type Where } from '../../errors.js';
 import { beforeNul, hasBytes, latin1 } from '../../util/bytes.js';
@@ -160,7 +161,7 @@ class VmdkDisk implements Disk {
       // Flat: the file's bytes from `base`; past the file's end, zeros (noted on opening).
       const from = e.base + inExtent;
       const have = Math.max(0, Math.min(target.length, e.dev.size - from));
-      if (have) target.set(await e.dev.read(from, have, signal));
+      if (have) await readInto(e.dev, from, target.subarray(0, have), signal);
       if (have < target.length) target.fill(0, have);
       return;
     }
@@ -179,7 +180,7 @@ class VmdkDisk implements Disk {
       if (!run) return;
       const r = run;
       run = undefined;
-      track(sp.dev.read(r.file, r.length, signal).then((b) => target.set(b, r.out)));
+      track(readInto(sp.dev, r.file, target.subarray(r.out, r.out + r.length), signal));
     };
     let pos = inExtent;
     const stop = inExtent + target.length;
@@ -188,7 +189,7 @@ class VmdkDisk implements Disk {
       const inGrain = pos - g * gb;
       const n = Math.min(gb - inGrain, stop - pos);
       const out = pos - inExtent;
-      const entry = await sp.entry(g, signal);
+      const entry = sp.entryNow(g) ?? (await sp.entry(g, signal));
       if (entry.kind === 'data') {
         const file = entry.offset + inGrain;
         if (run && run.file + run.length === file) run.length += n;
@@ -200,7 +201,7 @@ class VmdkDisk implements Disk {
         flush();
         const slot = target.subarray(out, out + n);
         if (entry.kind === 'compressed') track(sp.grain(g, entry.offset, signal).then((grain) => slot.set(grain.subarray(inGrain, inGrain + n))));
-        else if (entry.kind === 'unallocated' && this.backing) track(this.backing.readInto ? this.backing.readInto(e.start + pos, slot, signal) : this.backing.read(e.start + pos, n, signal).then((b) => slot.set(b)));
+        else if (entry.kind === 'unallocated' && this.backing) track(readInto(this.backing, e.start + pos, slot, signal));
         else slot.fill(0);
       }
       pos += n;

@@ -112,6 +112,9 @@ export async function readSparseHeader(dev: BlockDevice, where: Where, findings:
 /** A grain's place: not allocated, zeroed, a raw grain at a byte offset, or a compressed one. */
 export type GrainEntry = { kind: 'unallocated' } | { kind: 'zero' } | { kind: 'data' | 'compressed'; offset: number };
 
+const UNALLOCATED: GrainEntry = { kind: 'unallocated' };
+const ZERO: GrainEntry = { kind: 'zero' };
+
 /** One hosted sparse extent's grain directory and tables, and its grains. */
 export class SparseExtent {
   readonly grainBytes: number;
@@ -119,6 +122,8 @@ export class SparseExtent {
   readonly markers: boolean;
   private readonly gd: Uint32Array;
   private readonly gts = new Map<number, Promise<Uint32Array>>();
+  /** The tables of `gts` that have arrived, for lookups without an await. */
+  private readonly gtsReady = new Map<number, Uint32Array>();
   private readonly grains = new Map<number, Promise<Uint8Array>>();
   private readonly decoder: Decoder;
 
@@ -171,22 +176,41 @@ export class SparseExtent {
       const v = viewOf(raw);
       const t = new Uint32Array(n);
       for (let k = 0; k < n; k++) t[k] = v.getUint32(k * 4, true);
+      if (this.gts.get(sector) === loading) this.gtsReady.set(sector, t);
       return t;
     });
     loading.catch(() => this.gts.delete(sector));
     this.gts.set(sector, loading);
-    if (this.gts.size > GT_CACHE) this.gts.delete(this.gts.keys().next().value!);
+    if (this.gts.size > GT_CACHE) {
+      const oldest = this.gts.keys().next().value!;
+      this.gts.delete(oldest);
+      this.gtsReady.delete(oldest);
+    }
     return loading;
+  }
+
+  /** Where grain `g` is, without an await when its grain table is already here; else undefined. */
+  entryNow(g: number): GrainEntry | undefined {
+    const n = this.header.numGTEsPerGT;
+    const sector = this.gd[Math.floor(g / n)]!;
+    if (sector === 0) return UNALLOCATED;
+    const t = this.gtsReady.get(sector);
+    return t ? this.classify(g, t[g % n]!) : undefined;
   }
 
   /** Where grain `g` is. */
   async entry(g: number, signal?: AbortSignal): Promise<GrainEntry> {
+    const now = this.entryNow(g);
+    if (now) return now;
     const n = this.header.numGTEsPerGT;
     const t = this.table(Math.floor(g / n), signal);
-    if (!t) return { kind: 'unallocated' };
-    const sector = (await t)[g % n]!;
-    if (sector === 0) return { kind: 'unallocated' };
-    if (sector === 1 && (this.header.flags & SparseFlags.zeroedGrainTableEntries || !this.compressed)) return { kind: 'zero' };
+    if (!t) return UNALLOCATED;
+    return this.classify(g, (await t)[g % n]!);
+  }
+
+  private classify(g: number, sector: number): GrainEntry {
+    if (sector === 0) return UNALLOCATED;
+    if (sector === 1 && (this.header.flags & SparseFlags.zeroedGrainTableEntries || !this.compressed)) return ZERO;
     const offset = sector * SECTOR;
     const where = { ...this.where, structure: 'grain table entry', value: sector };
     if (offset >= this.dev.size) throw new DiskProbeError(ErrorCode.CORRUPT, `grain ${g} is at sector ${sector}, past the end of the file`, where);
