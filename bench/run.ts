@@ -16,6 +16,7 @@ import { benchQcow2 } from './qcow2.js';
 import { benchFilesystems } from './fs.js';
 import { benchInspect } from './inspect.js';
 import { benchCheck, benchDigest } from './check.js';
+import { benchVmdk } from './vmdk.js';
 import { median } from './util.js';
 
 const quick = process.argv.includes('--quick');
@@ -180,6 +181,7 @@ function machine(): string[] {
 const probeRows = await benchProbe();
 const readRows = await benchRead();
 const { rows: qcow2Rows, cold: qcow2Cold } = await benchQcow2(WORK, IMAGE_BYTES, quick ? 1 : 3);
+const vmdkRows = await benchVmdk(WORK, join(WORK, `compressible-${IMAGE_BYTES}.raw`), IMAGE_BYTES, quick ? 1 : 3);
 const fsRows = await benchFilesystems(WORK, IMAGE_BYTES, quick ? 1 : 3, quick);
 const inspectRows = await benchInspect(WORK, quick, quick ? 1 : 5);
 const checkRows = await benchCheck(WORK, ROOT, quick, quick ? 1 : 5);
@@ -236,6 +238,17 @@ request:
 | image | depth | MB/s | peak RSS growth, first 64 MiB | peak RSS growth, whole image | of which after 64 MiB | whole image with \`read\` |
 |---|---:|---:|---:|---:|---:|---:|
 ${qcow2Cold.join('\n')}
+
+## VMDK: sequential 64 KiB reads beside qemu-img bench
+
+Targets (issue #9): monolithicSparse at 0.5× qemu or better, streamOptimized at 1.0× or
+better. The same data as the qcow2 table (the compressible image), converted by qemu-img;
+both tools read it whole in 64 KiB requests at depth 1 and 64 (\`qemu-img bench -f vmdk\`),
+Node codecs, ${quick ? 1 : 3} runs each, medians.
+
+| subformat | depth | diskprobe | qemu-img bench | ratio | target |
+|---|---:|---:|---:|---:|---:|
+${vmdkRows.join('\n')}
 
 ## Filesystems: a 100,000-file walk and a ${IMAGE_BYTES >= 1 << 30 ? `${IMAGE_BYTES / 2 ** 30} GiB` : `${IMAGE_BYTES / 2 ** 20} MiB`} file, beside each filesystem's tools
 

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DiskProbeError, probe, type Disk, type Finding } from '../index.js';
 import { checkIntegrity, type IntegrityReport } from '../container/qcow2/index.js';
+import { checkVmdkIntegrity, type VmdkIntegrityReport } from '../container/vmdk/index.js';
 import { openImage } from '../node/image.js';
 import { openSource } from '../node/source.js';
 import { EXIT, humanSize, toJson, UsageError, type Io } from './io.js';
@@ -14,7 +15,7 @@ corrupt flags). Formats diskprobe names but does not read yet are shown as probe
 
 Options:
   --json           print one JSON object
-  --check          also check the metadata's consistency, as qemu-img check does (qcow2)
+  --check          also check the metadata's consistency, as qemu-img check does (qcow2, VMDK)
   --snapshot NAME  describe an internal snapshot instead of the active image
   -h, --help       show this help
 
@@ -52,7 +53,7 @@ export async function infoCommand(args: string[], io: Io): Promise<number> {
   }
 
   let disk: Disk | undefined;
-  let integrity: IntegrityReport | undefined;
+  let integrity: IntegrityReport | VmdkIntegrityReport | undefined;
   let close = async () => undefined as unknown;
   let openError: Error | undefined;
   if (probed.readable) {
@@ -61,6 +62,7 @@ export async function infoCommand(args: string[], io: Io): Promise<number> {
       disk = opened.disk;
       close = opened.close;
       if (values.check && disk.format === 'qcow2') integrity = await checkIntegrity(opened.source);
+      if (values.check && disk.format === 'vmdk') integrity = await checkVmdkIntegrity(disk);
     } catch (e) {
       // A backing file that is missing or refused still leaves the header to show, as
       // qemu-img info shows it; the failure is reported and the exit code says so.
@@ -90,7 +92,7 @@ export async function infoCommand(args: string[], io: Io): Promise<number> {
     if (values.json) io.out(toJson(result) + '\n');
     else io.out(text(result));
     if (openError) return EXIT.USAGE;
-    const bad = probed.problem !== undefined || findings.some((f) => f.severity === 'error') || (integrity !== undefined && integrity.corruptions + integrity.leaks + integrity.checkErrors > 0);
+    const bad = probed.problem !== undefined || findings.some((f) => f.severity === 'error') || (integrity !== undefined && (integrity.format === 'vmdk' ? integrity.errors > 0 : integrity.corruptions + integrity.leaks + integrity.checkErrors > 0));
     return bad ? EXIT.PROBLEM : EXIT.OK;
   } finally {
     await close();
@@ -113,7 +115,7 @@ function text(r: {
   facts: Record<string, unknown>;
   backingChain: ChainLink[];
   findings: readonly Finding[];
-  integrity: IntegrityReport | undefined;
+  integrity: IntegrityReport | VmdkIntegrityReport | undefined;
 }): string {
   const lines = [
     `image: ${r.path}`,
@@ -138,7 +140,11 @@ function text(r: {
   for (const [i, link] of r.backingChain.entries()) lines.push(`backing file ${i + 1}: ${link.label} (${link.format}, ${humanSize(link.virtualSize)})`);
   for (const f of r.findings) lines.push(`${f.severity}: ${f.message}${f.offset === undefined ? '' : ` (at 0x${f.offset.toString(16)})`}`);
   if (r.problem) lines.push(`problem: ${r.problem}`);
-  if (r.integrity) {
+  if (r.integrity?.format === 'vmdk') {
+    const c = r.integrity;
+    lines.push(`check: ${c.errors} errors, ${c.warnings} warnings; ${c.extents} sparse extent(s), ${c.allocatedGrains} grains allocated (${c.compressedGrains} compressed), ${c.zeroedGrains} zeroed`);
+    for (const f of c.findings) lines.push(`    ${f.severity}: ${f.message}${f.offset === undefined ? '' : ` (at 0x${f.offset.toString(16)})`}`);
+  } else if (r.integrity) {
     const c = r.integrity;
     lines.push(
       `check: ${c.corruptions} corruptions, ${c.leaks} leaked clusters, ${c.checkErrors} check errors`,

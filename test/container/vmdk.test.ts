@@ -11,10 +11,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DiskProbeError, fromBytes, openDisk, readChunks, type BlockDevice, type Disk, type Resolver } from '../../src/index.js';
 import { openImage } from '../../src/node/index.js';
+import { checkVmdkIntegrity } from '../../src/container/vmdk/index.js';
 
 const DIR = join(__dirname, '../../fixtures/vmdk');
 const IMAGES = join(__dirname, '../../fixtures/images/vmdk');
-type Facts = { file: string; rawSha256?: string; convert: { exitCode: number }; qemuImgInfo: Record<string, any>; adapterType?: string; parent?: string };
+type Facts = { file: string; rawSha256?: string; convert: { exitCode: number }; qemuImgInfo: Record<string, any>; qemuImgCheck?: string; adapterType?: string; parent?: string };
 const all = readdirSync(DIR)
   .filter((f) => f.endsWith('.facts.json'))
   .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Facts);
@@ -137,4 +138,34 @@ describe('hostile VMDK files', () => {
       { numRuns: 150 },
     );
   }, 120_000);
+});
+
+describe('checkVmdkIntegrity', () => {
+  it('finds nothing wrong where qemu-img check finds nothing, and counts the grains qemu-io wrote', async () => {
+    const clean = all.filter((x) => /No errors were found/.test(x.qemuImgCheck ?? '') && x.file !== 'stream-badsize.vmdk');
+    expect(clean.length).toBeGreaterThan(5);
+    for (const f of clean) {
+      const r = await checkVmdkIntegrity(await inMemory(f.file));
+      expect(r.errors + r.warnings, `${f.file}: ${JSON.stringify(r.findings)}`).toBe(0);
+    }
+    const zeroed = all.find((x) => x.file === 'zeroed.vmdk') as Facts & { zeroWrites: [number, number][] };
+    const z = await checkVmdkIntegrity(await inMemory('zeroed.vmdk'));
+    expect(z.zeroedGrains).toBe(zeroed.zeroWrites.reduce((n, [, length]) => n + length / 65536, 0));
+    const child = all.find((x) => x.file === 'child.vmdk') as Facts & { writes: [number, number, number][] };
+    const c = await checkVmdkIntegrity(await inMemory('child.vmdk'));
+    expect(c.allocatedGrains).toBe(child.writes.reduce((n, [, length]) => n + length / 65536, 0));
+  });
+
+  it("reports a marker whose size is not its stream's, which qemu reads past", async () => {
+    const r = await checkVmdkIntegrity(await inMemory('stream-badsize.vmdk'));
+    expect(r.errors).toBe(0);
+    expect(r.findings.map((x) => x.code)).toEqual(['vmdk.marker-size']);
+  });
+
+  it('reports the grains a cut stream lost', async () => {
+    const d = await inMemory('stream-truncated.vmdk');
+    const r = await checkVmdkIntegrity(d);
+    expect(r.errors).toBeGreaterThan(0);
+    expect(r.findings.map((x) => x.code)).toContain('vmdk.grain-truncated');
+  });
 });

@@ -3,6 +3,7 @@
  * format, sizes, digests and integrity, and whether the image holds a system at all.
  */
 import { checkIntegrity } from '../../container/qcow2/index.js';
+import { checkVmdkIntegrity } from '../../container/vmdk/index.js';
 import { DiskProbeError } from '../../errors.js';
 import type { CheckContext } from '../context.js';
 import { error, gib, GiB, MiB, notMet, notOpened, ok, skipped, type Rule } from '../rule.js';
@@ -159,6 +160,18 @@ export const imageIntegrity: Rule = {
       } catch (e) {
         if (!(e instanceof DiskProbeError)) throw e;
         return error(`the qcow2 metadata could not be checked: ${e.message}`, evidence);
+      }
+    }
+    if (disk.format === 'vmdk') {
+      try {
+        const report = await ctx.memo('vmdk-integrity', () => checkVmdkIntegrity(disk, ctx.signal ? { signal: ctx.signal } : {}));
+        evidence.push({ source: 'VMDK grain directories, tables and markers', value: `${report.errors} error(s), ${report.warnings} warning(s); ${report.allocatedGrains} grains allocated (${report.compressedGrains} compressed) in ${report.extents} sparse extent(s)` });
+        for (const x of report.findings.slice(0, 8)) evidence.push({ source: 'vmdk', ...(x.offset !== undefined ? { offset: x.offset } : {}), value: x.message });
+        if (report.errors) verdict = 'FAILED';
+        else if (report.warnings) verdict = 'WARNING';
+      } catch (e) {
+        if (!(e instanceof DiskProbeError)) throw e;
+        return error(`the VMDK metadata could not be checked: ${e.message}`, evidence);
       }
     }
     for (const x of findings) {

@@ -126,6 +126,11 @@ class VmdkDisk implements Disk {
     return facts;
   }
 
+  /** The hosted sparse extents, in order (for the integrity check). */
+  sparseExtents(): readonly SparseExtent[] {
+    return this.extents.flatMap((e) => (e.sparse ? [e.sparse] : []));
+  }
+
   async read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     checkRead('vmdk', this.label, this.size, offset, length, signal);
     const out = new Uint8Array(length);

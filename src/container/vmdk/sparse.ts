@@ -189,6 +189,11 @@ export class SparseExtent {
     return loading;
   }
 
+  /** The grain directory's entry `i`: the sector of a grain table, or 0. */
+  directoryEntry(i: number): number {
+    return this.gd[i] ?? 0;
+  }
+
   /** Where grain `g` is, without an await when its grain table is already here; else undefined. */
   entryNow(g: number): GrainEntry | undefined {
     const n = this.header.numGTEsPerGT;
