@@ -53,3 +53,8 @@ export type { Guest, GuestConfig, GuestInitramfs, NetInterface, NetTool, Network
 
 export { check, prepare, evaluate, selectProfiles, runItem, platformName, DEFAULT_PROFILE, PROFILES, PROFILE_NAMES, RULES, renderTxt } from './check/index.js';
 export type { CheckOptions, CheckReport, ReportItem, ReportProfile, Rule, CheckContext, CheckEvidence, CheckItem, CheckProgress, ImageDigest, ImageFacts, ImportParameters, NameSet, Outcome, OsSupport, Profile, ProfileReport, Severity, Stance, Verdict } from './check/index.js';
+
+export { openOva, openOvaDisk, diskMember, listTar, parseManifest, verifyManifest, parseOvf, unitBytes } from './container/ova/index.js';
+export type { Ova, OvfDisk, OvfFile, OvfSystem, OvfController, Ovf, TarMember, ManifestEntry, Hasher } from './container/ova/index.js';
+export { checkVmdkIntegrity } from './container/vmdk/index.js';
+export type { VmdkIntegrityReport } from './container/vmdk/index.js';

@@ -4,6 +4,7 @@
  * returns the report. One rule's exception is that rule's ERROR, never the run's.
  */
 import { openDisk } from '../container/open.js';
+import { openOva, openOvaDisk } from '../container/ova/index.js';
 import { probe } from '../container/probe.js';
 import type { Disk, OpenOptions, ProbeResult } from '../container/types.js';
 import type { BlockDevice } from '../device/types.js';
@@ -73,7 +74,16 @@ export async function prepare(input: BlockDevice | Disk, options: CheckOptions =
     openError = e.message;
   }
   if (isDisk(input)) disk = input;
-  else if (!probed || (probed.kind === 'disk' && probed.readable)) {
+  else if (probed?.format === 'ova') {
+    // An OVA: its first disk, read in place.
+    try {
+      const ova = await openOva(input, signal ? { signal } : {});
+      disk = await openOvaDisk(ova, 0, { ...options.open, ...(signal ? { signal } : {}) }, openDisk);
+    } catch (e) {
+      if (!(e instanceof DiskProbeError) || e.code === ErrorCode.ABORTED) throw e;
+      openError = `the OVA's first disk could not be opened: ${e.message}`;
+    }
+  } else if (!probed || (probed.kind === 'disk' && probed.readable)) {
     try {
       disk = await openDisk(input, { ...options.open, ...(signal ? { signal } : {}) });
     } catch (e) {
@@ -85,12 +95,13 @@ export async function prepare(input: BlockDevice | Disk, options: CheckOptions =
   const files = options.files ?? [source, ...chain(disk)].map((d) => ({ label: d.label, size: d.size }));
   const image: ImageFacts = {
     label: source.label,
-    format: disk?.format ?? probed?.format ?? 'raw',
+    // An OVA is uploaded as such: its format is the package's, its disk is checked.
+    format: probed?.format === 'ova' ? 'ova' : (disk?.format ?? probed?.format ?? 'raw'),
     files,
     fileSize: files.reduce((s, f) => s + f.size, 0),
     findings: [...(disk?.findings ?? [])],
   };
-  const subformat = disk?.subformat ?? probed?.subformat;
+  const subformat = probed?.format === 'ova' ? undefined : (disk?.subformat ?? probed?.subformat);
   if (subformat) image.subformat = subformat;
   const virtualSize = disk?.size ?? probed?.virtualSize;
   if (virtualSize !== undefined) image.virtualSize = virtualSize;

@@ -4,6 +4,7 @@ import { checkIntegrity, type IntegrityReport } from '../container/qcow2/index.j
 import { checkVmdkIntegrity, type VmdkIntegrityReport } from '../container/vmdk/index.js';
 import { openImage } from '../node/image.js';
 import { openSource } from '../node/source.js';
+import { ovaInfo } from './ova.js';
 import { EXIT, humanSize, toJson, UsageError, type Io } from './io.js';
 
 export const INFO_HELP = `Usage: diskprobe info [--json] [--check] [--snapshot NAME] <path|url>
@@ -12,6 +13,9 @@ Prints what an image says of itself, like qemu-img info: format, virtual and fil
 header's fields, header extensions, internal snapshots, the backing chain (each file opened
 read-only, next to the image, never outside its folder), and what the reader noticed (dirty or
 corrupt flags). Formats diskprobe names but does not read yet are shown as probe sees them.
+An OVA package is listed: its members, the OVF's virtual hardware (firmware, CPUs, memory,
+controllers, network adapters, guest OS) and disks, each disk opened in place; with --check,
+the manifest's digests are verified and each VMDK's metadata checked.
 
 Options:
   --json           print one JSON object
@@ -51,6 +55,8 @@ export async function infoCommand(args: string[], io: Io): Promise<number> {
   } finally {
     await source.close?.();
   }
+
+  if (probed.format === 'ova') return ovaInfo(path, { ...(values.json ? { json: true } : {}), ...(values.check ? { check: true } : {}) }, io);
 
   let disk: Disk | undefined;
   let integrity: IntegrityReport | VmdkIntegrityReport | undefined;

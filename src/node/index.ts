@@ -16,3 +16,4 @@ export { checkImage } from './check.js';
 export type { CheckImageOptions, CheckImageResult } from './check.js';
 export { digestFiles, digestDevice } from './digest.js';
 export type { DigestOptions } from './digest.js';
+export { nodeHasher } from './hasher.js';

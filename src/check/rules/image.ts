@@ -30,6 +30,10 @@ export const imageFormat: Rule = {
     if (p && p.alsoMatched.length) {
       return notMet(bad, `the file matches more than one format (${[p.format, ...p.alsoMatched.map((m) => m.format)].join(', ')}): importers may read it differently from what was meant`, evidence, 'Convert it with qemu-img to one unambiguous format and upload that.', f);
     }
+    if (p && p.format === 'ova' && profile.formats.includes('ova')) {
+      if (!ctx.disk) return notMet(bad, `an OVA package whose first disk could not be opened: ${ctx.openError ?? 'unknown'}`, evidence, 'Re-export the appliance (ovftool) and check its manifest.', 'ova');
+      return ok(`an OVA package, which this cloud imports; its first disk is ${ctx.disk.format}${ctx.disk.subformat ? ` (${ctx.disk.subformat})` : ''}`, evidence, 'ova');
+    }
     if (p && p.kind !== 'disk') {
       const why = {
         compressed: `a ${f} compressed file, not a disk image`,

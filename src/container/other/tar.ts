@@ -7,18 +7,18 @@
 import { asciiBytes, cString, hasBytes } from '../../util/bytes.js';
 import type { Evidence, FormatProbe, ProbeContext, ProbeOutcome } from '../types.js';
 
-const BLOCK = 512;
+export const BLOCK = 512;
 /** ustar header field offsets. */
-const TarHeader = { name: 0, size: 124, chksum: 148, typeflag: 156, magic: 257, prefix: 345 } as const;
+export const TarHeader = { name: 0, size: 124, chksum: 148, typeflag: 156, magic: 257, prefix: 345 } as const;
 const USTAR = asciiBytes('ustar');
 const POSIX_MAGIC = asciiBytes('ustar\x0000');
 /** Members looked at, at most: enough to name an OVA's descriptor, manifest and first disk. */
 const MAX_MEMBERS = 4;
 /** Longest pax or GNU long-name record read. */
-const MAX_LONG_NAME = 4096;
+export const MAX_LONG_NAME = 4096;
 
 /** The header's checksum is valid (POSIX: the sum of its bytes, chksum counted as spaces). */
-function checksumValid(h: Uint8Array): boolean {
+export function checksumValid(h: Uint8Array): boolean {
   const stored = parseInt(cString(h, TarHeader.chksum, 8).trim(), 8);
   if (!Number.isFinite(stored)) return false;
   let sum = 0;
@@ -27,7 +27,7 @@ function checksumValid(h: Uint8Array): boolean {
 }
 
 /** A member's size: octal text, or GNU base-256 when the top bit of the first byte is set. */
-function memberSize(h: Uint8Array): number | undefined {
+export function memberSize(h: Uint8Array): number | undefined {
   const field = h.subarray(TarHeader.size, TarHeader.size + 12);
   if (field[0]! & 0x80) {
     let n = field[0]! & 0x7f;
@@ -39,7 +39,7 @@ function memberSize(h: Uint8Array): number | undefined {
   return text === '' ? 0 : parseInt(text, 8);
 }
 
-function memberName(h: Uint8Array): string {
+export function memberName(h: Uint8Array): string {
   const name = cString(h, TarHeader.name, 100);
   // Only POSIX ustar ("ustar\0" "00") has a name prefix; GNU's "ustar  \0" keeps times there.
   const prefix = hasBytes(h, TarHeader.magic, POSIX_MAGIC) ? cString(h, TarHeader.prefix, 155) : '';
