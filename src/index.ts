@@ -56,5 +56,5 @@ export type { CheckOptions, CheckReport, ReportItem, ReportProfile, Rule, CheckC
 
 export { openOva, openOvaDisk, diskMember, listTar, parseManifest, verifyManifest, parseOvf, unitBytes } from './container/ova/index.js';
 export type { Ova, OvfDisk, OvfFile, OvfSystem, OvfController, Ovf, TarMember, ManifestEntry, Hasher } from './container/ova/index.js';
-export { checkVmdkIntegrity } from './container/vmdk/index.js';
+export { checkVmdkIntegrity, streamVmdk } from './container/vmdk/index.js';
 export type { VmdkIntegrityReport } from './container/vmdk/index.js';

@@ -169,3 +169,37 @@ describe('checkVmdkIntegrity', () => {
     expect(r.findings.map((x) => x.code)).toContain('vmdk.grain-truncated');
   });
 });
+
+describe('streamVmdk: one pass over a streamOptimized file', () => {
+  it('gives qemu-img convert\'s bytes from chunks of any size, for qemu\'s and VMware\'s layouts', async () => {
+    const { streamVmdk } = await import('../../src/container/vmdk/stream.js');
+    const cases = [
+      { bytes: new Uint8Array(readFileSync(join(IMAGES, 'streamOptimized.vmdk'))), sha: (JSON.parse(readFileSync(join(IMAGES, 'streamOptimized.vmdk.facts.json'), 'utf8')) as { rawSha256: string }).rawSha256 },
+      { bytes: new Uint8Array(readFileSync(join(DIR, 'stream-gd-at-end.vmdk'))), sha: all.find((x) => x.file === 'stream-gd-at-end.vmdk')!.rawSha256! },
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: 1 }), fc.integer({ min: 1, max: 200_000 }), async (which, chunk) => {
+        const { bytes, sha } = cases[which]!;
+        async function* chunks() {
+          for (let at = 0; at < bytes.length; at += chunk) yield bytes.subarray(at, at + chunk);
+        }
+        const h = createHash('sha256');
+        for await (const part of streamVmdk(chunks())) h.update(part);
+        expect(h.digest('hex')).toBe(sha);
+      }),
+      { numRuns: 20 },
+    );
+  });
+
+  it('stops with a DiskProbeError on a cut stream', async () => {
+    const { streamVmdk } = await import('../../src/container/vmdk/stream.js');
+    const bytes = new Uint8Array(readFileSync(join(DIR, 'stream-truncated.vmdk')));
+    async function* once() {
+      yield bytes;
+    }
+    const err = await (async () => {
+      for await (const part of streamVmdk(once())) void part;
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DiskProbeError);
+  });
+});
