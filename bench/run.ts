@@ -401,7 +401,10 @@ ${digestRows.join('\n')}
   (\`zstdExpandWith\`), with no copy: 0.7 s and 330 MB. The gap between the in-process figure and
   the whole process (about 0.4 s) is Node's start, loading the bundle, compiling the wasm module
   and cold code; a streaming decoder that stops holding the 141 MiB would take the memory
-  further down (zstddec exports no streaming API; for #15).
+  further down (zstddec exports no streaming API; for #15). The whole-process row varies
+  between runs of this bench (783 ms in one, 978 ms in the next, with other rows' 1 GiB files
+  passing through a page cache of about 1 GiB); run by hand right after, five times: 0.97 s with
+  the image cold, then 0.79-0.82 s. Node's start is 0.09 s of it.
 - **A cache that moved every hit to the back (issue #5).** The first ext walk took 2.2 s, a
   third of it in the inode cache. Its LRU did what the block cache did: on a hit, delete the
   key and set it again, and on overflow take \`keys().next()\` after each deletion. In V8 both

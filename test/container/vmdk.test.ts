@@ -66,6 +66,24 @@ describe('VMDK variants qemu-img reads', () => {
     });
   }
 
+  it('reads the content identifiers, parent name, size and extents vmdkinfo prints', async () => {
+    let compared = 0;
+    for (const f of all as (Facts & { vmdkinfo: string })[]) {
+      const cid = /Content identifier:\s*0x([0-9a-f]+)/.exec(f.vmdkinfo)?.[1];
+      if (!cid) continue;
+      const disk = await inMemory(f.file).catch(() => undefined);
+      if (!disk) continue;
+      expect(parseInt(String(disk.facts.CID), 16), f.file).toBe(parseInt(cid, 16));
+      expect(parseInt(String(disk.facts.parentCID), 16), f.file).toBe(parseInt(/Parent content identifier:\s*0x([0-9a-f]+)/.exec(f.vmdkinfo)![1]!, 16));
+      expect(disk.size).toBe(Number(/Media size:.*\((\d+) bytes\)/.exec(f.vmdkinfo)![1]));
+      expect((disk.facts.extents as unknown[]).length).toBe(Number(/Number of extents:\s*(\d+)/.exec(f.vmdkinfo)![1]));
+      const parent = /Parent filename:\s*(\S+)/.exec(f.vmdkinfo)?.[1];
+      expect(disk.facts.parentFileNameHint, f.file).toBe(parent);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(6);
+  });
+
   it('names the adapter type the descriptor holds', async () => {
     for (const f of all.filter((x) => x.adapterType)) {
       const disk = await inMemory(f.file);

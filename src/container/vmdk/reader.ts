@@ -283,8 +283,9 @@ export async function openVmdk(dev: BlockDevice, options: OpenOptions, openDisk:
     const parentOptions: OpenOptions = { ...options, chain: nextChain };
     delete parentOptions.format;
     parent = await openDisk(parentDev, parentOptions);
+    // CIDs are hex numbers; writers differ on leading zeros (qemu writes none).
     const theirs = parent.format === 'vmdk' ? String(parent.facts.CID ?? '').toLowerCase() : undefined;
-    if (theirs !== undefined && theirs !== parentCid) {
+    if (theirs !== undefined && parseInt(theirs, 16) !== parseInt(parentCid, 16)) {
       findings.push({ severity: 'warning', code: 'vmdk.parent-cid-mismatch', message: `parentCID ${parentCid} does not match the parent's CID ${theirs || '(none)'}: the parent changed after this delta was taken, and the guest may read inconsistent data` });
     }
   }
