@@ -71,7 +71,7 @@ function makeQcow2(raw: string, out: string, args: string[]): void {
  * MB/s reading the whole disk in 64 KiB requests with `depth` of them in flight, each into a
  * buffer of its own that it reuses, as qemu-img bench does (`readInto`).
  */
-async function readAll(disk: Disk, depth: number): Promise<number> {
+export async function readAll(disk: Disk, depth: number): Promise<number> {
   const started = performance.now();
   let next = 0;
   let bytes = 0;
@@ -90,9 +90,9 @@ async function readAll(disk: Disk, depth: number): Promise<number> {
 }
 
 /** MB/s of `qemu-img bench` reading the same requests, from its own timing output. */
-function qemuBench(path: string, size: number, depth: number): number | undefined {
+export function qemuBench(path: string, size: number, depth: number, format = 'qcow2'): number | undefined {
   const count = Math.floor(size / REQUEST);
-  const r = spawnSync('qemu-img', ['bench', '-c', String(count), '-d', String(depth), '-s', String(REQUEST), '-S', String(REQUEST), '-f', 'qcow2', path], { encoding: 'utf8' });
+  const r = spawnSync('qemu-img', ['bench', '-c', String(count), '-d', String(depth), '-s', String(REQUEST), '-S', String(REQUEST), '-f', format, path], { encoding: 'utf8' });
   const m = /Run completed in ([\d.]+) seconds/.exec(r.stdout ?? '');
   return m ? (count * REQUEST) / 1e6 / Number(m[1]) : undefined;
 }

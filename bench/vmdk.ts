@@ -4,39 +4,13 @@
  * (bench/qcow2.ts's compressible image) converted by qemu-img to each subformat, read whole in
  * 64 KiB requests at queue depth 1 and 64 by both tools, in the same run.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDisk, streamVmdk, type Disk } from '../src/index.js';
+import { openDisk, streamVmdk } from '../src/index.js';
+import { qemuBench, readAll } from './qcow2.js';
 import { nodeCodecs, openFile } from '../src/node/index.js';
 import { have, median } from './util.js';
-
-const REQUEST = 64 * 1024;
-
-async function readAll(disk: Disk, depth: number): Promise<number> {
-  const started = performance.now();
-  let next = 0;
-  let bytes = 0;
-  const worker = async () => {
-    const buffer = new Uint8Array(REQUEST);
-    while (next < disk.size) {
-      const at = next;
-      next += REQUEST;
-      const n = Math.min(REQUEST, disk.size - at);
-      await disk.readInto!(at, n === REQUEST ? buffer : buffer.subarray(0, n));
-      bytes += n;
-    }
-  };
-  await Promise.all(Array.from({ length: depth }, worker));
-  return bytes / 1e6 / ((performance.now() - started) / 1000);
-}
-
-function qemuBench(path: string, size: number, depth: number): number | undefined {
-  const count = Math.floor(size / REQUEST);
-  const r = spawnSync('qemu-img', ['bench', '-c', String(count), '-d', String(depth), '-s', String(REQUEST), '-S', String(REQUEST), '-f', 'vmdk', path], { encoding: 'utf8' });
-  const m = /Run completed in ([\d.]+) seconds/.exec(r.stdout ?? '');
-  return m ? (count * REQUEST) / 1e6 / Number(m[1]) : undefined;
-}
 
 /** Rows of the VMDK table; `raw` is the source image (made by bench/qcow2.ts). */
 export async function benchVmdk(work: string, raw: string, size: number, runs: number): Promise<string[]> {
@@ -53,7 +27,7 @@ export async function benchVmdk(work: string, raw: string, size: number, runs: n
         ours.push(await readAll(disk, depth));
         await file.close();
       }
-      const theirs = Array.from({ length: runs }, () => qemuBench(image, size, depth)).filter((x): x is number => x !== undefined);
+      const theirs = Array.from({ length: runs }, () => qemuBench(image, size, depth, 'vmdk')).filter((x): x is number => x !== undefined);
       const a = median(ours);
       const b = theirs.length ? median(theirs) : undefined;
       rows.push(`| ${subformat} | ${depth} | ${a.toFixed(0)} MB/s | ${b === undefined ? 'failed' : `${b.toFixed(0)} MB/s`} | ${b === undefined ? '—' : `${(a / b).toFixed(2)}×`} | ${subformat === 'monolithicSparse' ? '0.5×' : '1.0×'} |`);
@@ -83,7 +57,7 @@ export async function benchVmdkStream(work: string, size: number, runs: number):
     clearInterval(timer);
     growth.push((peak - before) / 2 ** 20);
   }
-  const qemu = Array.from({ length: runs }, () => qemuBench(image, size, 1)).filter((x): x is number => x !== undefined);
+  const qemu = Array.from({ length: runs }, () => qemuBench(image, size, 1, 'vmdk')).filter((x): x is number => x !== undefined);
   const q = qemu.length ? median(qemu) : undefined;
   const a = median(rates);
   return [`| streamVmdk, one pass from a file stream | ${a.toFixed(0)} MB/s | ${q === undefined ? 'failed' : `${q.toFixed(0)} MB/s`} | ${q === undefined ? '—' : `${(a / q).toFixed(2)}×`} | ${Math.max(...growth).toFixed(1)} MiB |`];
