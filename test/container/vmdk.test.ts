@@ -221,3 +221,31 @@ describe('streamVmdk: one pass over a streamOptimized file', () => {
     expect(err).toBeInstanceOf(DiskProbeError);
   });
 });
+
+describe('ESX subformats qemu-img reads but does not write (fixtures/vmdk-esx.sh)', () => {
+  const ESX = join(__dirname, '../../fixtures/vmdk-esx');
+  for (const name of ['cowd', 'vmfs']) {
+    it(`${name}.vmdk: hashes to qemu-img convert's, through the file and memory devices`, async () => {
+      const f = JSON.parse(readFileSync(join(ESX, `${name}.facts.json`), 'utf8')) as Facts;
+      const image = await openImage(join(ESX, `${name}.vmdk`));
+      try {
+        expect(image.disk.subformat).toBe(f.qemuImgInfo['format-specific'].data['create-type']);
+        expect(image.disk.size).toBe(f.qemuImgInfo['virtual-size']);
+        expect(sha256(await whole(image.disk))).toBe(f.rawSha256);
+      } finally {
+        await image.close();
+      }
+      expect(sha256(await whole(await inMemory(`${name}.vmdk`, ESX)))).toBe(f.rawSha256);
+    });
+  }
+
+  it('reads a COWD extent opened on its own, and its integrity check finds nothing wrong', async () => {
+    const f = JSON.parse(readFileSync(join(ESX, 'cowd.facts.json'), 'utf8')) as Facts;
+    const disk = await inMemory('cowd-delta.vmdk', ESX);
+    expect(disk.subformat).toBe('vmfsSparse');
+    expect(sha256(await whole(disk))).toBe(f.rawSha256);
+    const r = await checkVmdkIntegrity(await inMemory('cowd.vmdk', ESX));
+    expect(r.errors + r.warnings).toBe(0);
+    expect(r.allocatedGrains).toBeGreaterThan(0);
+  });
+});

@@ -15,7 +15,7 @@ import { beforeNul, hasBytes, latin1 } from '../../util/bytes.js';
 import type { Disk, Finding, OpenOptions, Reference } from '../types.js';
 import { parseDescriptor, type Descriptor, type ExtentLine } from './descriptor.js';
 import { COWD_MAGIC, MAX_DESCRIPTOR_BYTES, SPARSE_MAGIC, VmdkLimits } from './layout.js';
-import { readSparseHeader, SparseExtent, type SparseHeader } from './sparse.js';
+import { readCowdHeader, readSparseHeader, SparseExtent, type SparseHeader } from './sparse.js';
 
 const SECTOR = 512;
 /** Compressed grains lie one after another: read them through a block cache, as qcow2 does. */
@@ -39,7 +39,6 @@ const REFUSED: Record<string, string> = {
   VMFSRDM: 'a raw device mapping (VMFSRDM) points at a physical LUN, not at data in a file',
   VMFSRAW: 'a raw device extent (VMFSRAW) points at a physical device, not at data in a file',
   SESPARSE: 'SEsparse extents (vSphere 6.5+ snapshots) are not read by this version; consolidate the snapshot or export the disk with vmkfstools -i … -d thin',
-  VMFSSPARSE: 'ESX sparse (COWD) redo logs are not read by this version; consolidate the snapshot first',
 };
 
 function identity(dev: BlockDevice): string {
@@ -63,7 +62,13 @@ interface Found {
 
 async function readDescriptor(dev: BlockDevice, where: Where, findings: Finding[], signal?: AbortSignal): Promise<Found> {
   const head = await dev.read(0, Math.min(dev.size, 4), signal);
-  if (hasBytes(head, 0, COWD_MAGIC)) throw new DiskProbeError(ErrorCode.UNSUPPORTED, REFUSED.VMFSSPARSE!, { ...where, structure: 'COWDisk_Header', offset: 0 });
+  if (hasBytes(head, 0, COWD_MAGIC)) {
+    // An ESX sparse extent opened on its own (a redo log without its descriptor): one extent.
+    const h = await readCowdHeader(dev, where, findings, signal);
+    findings.push({ severity: 'info', code: 'vmdk.no-descriptor', message: 'an ESX sparse (COWD) extent opened without its descriptor: read as one extent, with no parent' });
+    const descriptor: Descriptor = { header: { createtype: 'vmfsSparse' }, extents: [{ access: 'RW', sectors: h.capacity, type: 'VMFSSPARSE', file: dev.label, line: 0 }], ddb: {}, unparsed: [] };
+    return { descriptor, embedded: true };
+  }
   if (hasBytes(head, 0, SPARSE_MAGIC)) {
     const sparse = await readSparseHeader(dev, where, findings, signal);
     const h = sparse.first.descriptorOffset > 0 ? sparse.first : sparse.header;
@@ -255,7 +260,7 @@ export async function openVmdk(dev: BlockDevice, options: OpenOptions, openDisk:
     if (line.type === 'ZERO' || line.access === 'NOACCESS') continue;
     const refused = REFUSED[line.type];
     if (refused) throw new DiskProbeError(ErrorCode.UNSUPPORTED, refused, { ...where, structure: 'extent', field: 'type', value: line.type });
-    if (line.type !== 'SPARSE' && line.type !== 'FLAT' && line.type !== 'VMFS') {
+    if (line.type !== 'SPARSE' && line.type !== 'VMFSSPARSE' && line.type !== 'FLAT' && line.type !== 'VMFS') {
       throw new DiskProbeError(ErrorCode.UNSUPPORTED, `extent type ${line.type} is not one diskprobe reads`, { ...where, structure: 'extent', field: 'type', value: line.type });
     }
     if (!line.file) throw new DiskProbeError(ErrorCode.CORRUPT, `descriptor line ${line.line}: the extent names no file`, { ...where, structure: 'extent' });
@@ -263,9 +268,9 @@ export async function openVmdk(dev: BlockDevice, options: OpenOptions, openDisk:
     const file = found.embedded && d.extents.length === 1 ? dev : await resolve(options, { name: line.file, kind: 'extent', from: dev.label, fromDevice: dev }, where);
     if (file !== dev) files.push(file);
     e.dev = file;
-    if (line.type === 'SPARSE') {
+    if (line.type === 'SPARSE' || line.type === 'VMFSSPARSE') {
       const ew: Where = { ...where, device: file.label };
-      const header = file === dev && found.sparse ? found.sparse.header : (await readSparseHeader(file, ew, findings, signal)).header;
+      const header = line.type === 'VMFSSPARSE' ? await readCowdHeader(file, ew, findings, signal) : file === dev && found.sparse ? found.sparse.header : (await readSparseHeader(file, ew, findings, signal)).header;
       e.sparse = await SparseExtent.open(file, header, codecs, ew, cached(file, COMPRESSED_CACHE), signal);
       if (header.capacity < line.sectors) findings.push({ severity: 'warning', code: 'vmdk.extent-short', message: `descriptor line ${line.line}: the extent holds ${header.capacity} sectors, the descriptor says ${line.sectors}; the rest reads as zeros` });
     } else if (e.base + size > file.size) {

@@ -12,7 +12,7 @@ import type { BlockDevice } from '../../device/types.js';
 import { DiskProbeError, ErrorCode, u64, type Where } from '../../errors.js';
 import { hasBytes, viewOf } from '../../util/bytes.js';
 import type { Finding } from '../types.js';
-import { GD_AT_END, Marker, MarkerType, SPARSE_MAGIC, SparseExtentHeader as S, SparseFlags, VmdkLimits } from './layout.js';
+import { COWD_MAGIC, COWDiskHeader as C, GD_AT_END, Marker, MarkerType, SPARSE_MAGIC, SparseExtentHeader as S, SparseFlags, VmdkLimits } from './layout.js';
 
 const SECTOR = 512;
 /** Grain tables kept per extent (each 2 KiB at the usual 512 entries). */
@@ -107,6 +107,45 @@ export async function readSparseHeader(dev: BlockDevice, where: Where, findings:
   validate(header, dev.size, where);
   if (header.uncleanShutdown) findings.push({ severity: 'warning', code: 'vmdk.unclean-shutdown', message: 'uncleanShutdown is set: the extent was not closed cleanly', offset: header.at + S.uncleanShutdown });
   return { header, first };
+}
+
+/** Grain tables of an ESX sparse extent always hold this many entries. */
+const COWD_GTES = 4096;
+
+/**
+ * An ESX Server sparse extent's header (`COWD`, vmfsSparse redo logs), as the fields of a
+ * hosted sparse header: the grain directory and tables work the same way, with 4096-entry
+ * tables and no compression.
+ */
+export async function readCowdHeader(dev: BlockDevice, where: Where, findings: Finding[], signal?: AbortSignal): Promise<SparseHeader> {
+  if (dev.size < C.LENGTH) throw new DiskProbeError(ErrorCode.TRUNCATED, 'the file is shorter than an ESX sparse extent header', { ...where, structure: 'COWDisk_Header', offset: 0, value: dev.size });
+  const b = await dev.read(0, C.LENGTH, signal);
+  if (!hasBytes(b, 0, COWD_MAGIC)) throw new DiskProbeError(ErrorCode.BAD_MAGIC, 'no "COWD" magic: not an ESX sparse extent', { ...where, structure: 'COWDisk_Header', field: 'magicNumber', offset: 0 });
+  const v = viewOf(b);
+  const h: SparseHeader = {
+    version: v.getUint32(C.version, true),
+    flags: 0,
+    capacity: v.getUint32(C.numSectors, true),
+    grainSize: v.getUint32(C.grainSize, true),
+    descriptorOffset: 0,
+    descriptorSize: 0,
+    numGTEsPerGT: COWD_GTES,
+    rgdOffset: 0,
+    gdOffset: v.getUint32(C.gdOffset, true),
+    overHead: v.getUint32(C.freeSector, true),
+    uncleanShutdown: false,
+    compressAlgorithm: 0,
+    at: 0,
+  };
+  const declared = v.getUint32(C.numGDEntries, true);
+  if (h.grainSize >= 1 && h.grainSize <= VmdkLimits.MAX_GRAIN_SECTORS && declared !== Math.ceil(Math.ceil(h.capacity / h.grainSize) / COWD_GTES)) {
+    findings.push({ severity: 'warning', code: 'vmdk.cowd-gd-entries', message: `numGDEntries is ${declared}; ${h.capacity} sectors in grains of ${h.grainSize} need ${Math.ceil(Math.ceil(h.capacity / h.grainSize) / COWD_GTES)}`, offset: C.numGDEntries });
+  }
+  if (h.gdOffset * SECTOR < C.LENGTH) {
+    throw new DiskProbeError(ErrorCode.CORRUPT, `COWDisk_Header.gdOffset = ${h.gdOffset} points into the 2048-byte header`, { ...where, structure: 'COWDisk_Header', field: 'gdOffset', offset: C.gdOffset, value: h.gdOffset, expected: `>= ${C.LENGTH / SECTOR}` });
+  }
+  validate({ ...h, version: 1 }, dev.size, { ...where, structure: 'COWDisk_Header' });
+  return h;
 }
 
 /** A grain's place: not allocated, zeroed, a raw grain at a byte offset, or a compressed one. */
