@@ -8,9 +8,10 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DiskProbeError, fromBytes, openDisk, readChunks, type BlockDevice, type Disk, type Resolver } from '../../src/index.js';
 import { openImage } from '../../src/node/index.js';
+import { DEVICE_KINDS, stopFixtureServer } from '../helpers/devices.js';
 import { checkVmdkIntegrity } from '../../src/container/vmdk/index.js';
 
 const DIR = join(__dirname, '../../fixtures/vmdk');
@@ -36,6 +37,32 @@ async function inMemory(file: string, dir = DIR): Promise<Disk> {
   const resolver: Resolver = async (ref) => fromBytes(new Uint8Array(readFileSync(join(dir, ref.name))), ref.name);
   return openDisk(fromBytes(new Uint8Array(readFileSync(join(dir, file))), file), { resolver });
 }
+
+afterAll(() => stopFixtureServer());
+
+describe('VMDK variants through every device kind', () => {
+  for (const f of all.filter((x) => x.rawSha256 !== undefined)) {
+    for (const kind of DEVICE_KINDS) {
+      it(`${f.file} through the ${kind.name} device (its parent through the same kind)`, async () => {
+        const opened: BlockDevice[] = [];
+        const resolver: Resolver = async (ref) => {
+          const d = await kind.open(join(DIR, ref.name));
+          opened.push(d);
+          return d;
+        };
+        const dev = await kind.open(join(DIR, f.file));
+        try {
+          const disk = await openDisk(dev, { resolver });
+          const h = createHash('sha256');
+          for await (const c of readChunks(disk, { chunkSize: 1 << 20 })) h.update(c);
+          expect(h.digest('hex')).toBe(f.rawSha256);
+        } finally {
+          await Promise.all([dev, ...opened].map((d) => d.close?.()));
+        }
+      });
+    }
+  }
+});
 
 describe('VMDK variants qemu-img reads', () => {
   for (const f of all.filter((x) => x.rawSha256 !== undefined)) {
