@@ -202,7 +202,7 @@ export class SparseExtent {
 
   /** The grain table of directory entry `i`, validated against the file, from the cache or the device. */
   private table(i: number, signal?: AbortSignal): Promise<Uint32Array> | undefined {
-    const sector = this.gd[i]!;
+    const sector = this.gd[i] ?? 0;
     if (sector === 0) return undefined;
     const hit = this.gts.get(sector);
     if (hit) return hit;
@@ -236,7 +236,7 @@ export class SparseExtent {
   /** Where grain `g` is, without an await when its grain table is already here; else undefined. */
   entryNow(g: number): GrainEntry | undefined {
     const n = this.header.numGTEsPerGT;
-    const sector = this.gd[Math.floor(g / n)]!;
+    const sector = this.gd[Math.floor(g / n)] ?? 0;
     if (sector === 0) return UNALLOCATED;
     const t = this.gtsReady.get(sector);
     return t ? this.classify(g, t[g % n]!) : undefined;
