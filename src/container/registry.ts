@@ -13,6 +13,7 @@ import { vhdProbe } from './vhd/probe.js';
 import { vhdxProbe } from './vhdx/probe.js';
 import { vmdkDescriptorProbe, vmdkProbe } from './vmdk/probe.js';
 import { openVmdk } from './vmdk/index.js';
+import { openVhd } from './vhd/reader.js';
 import type { BlockDevice } from '../device/types.js';
 import type { Disk, FormatName, FormatProbe, OpenOptions, ProbeResult } from './types.js';
 
@@ -55,4 +56,5 @@ export const OPENERS: Partial<Record<FormatName, Opener>> = {
   raw: async (dev, _options, probed) => openRaw(dev, probed?.subformat),
   qcow2: (dev, options, _probed, openDisk) => openQcow2(dev, options, openDisk),
   vmdk: (dev, options, _probed, openDisk) => openVmdk(dev, options, openDisk),
+  vhd: (dev, options, _probed, openDisk) => openVhd(dev, options, openDisk),
 };
