@@ -14,6 +14,7 @@ import { vhdxProbe } from './vhdx/probe.js';
 import { vmdkDescriptorProbe, vmdkProbe } from './vmdk/probe.js';
 import { openVmdk } from './vmdk/index.js';
 import { openVhd } from './vhd/reader.js';
+import { openVhdx } from './vhdx/reader.js';
 import type { BlockDevice } from '../device/types.js';
 import type { Disk, FormatName, FormatProbe, OpenOptions, ProbeResult } from './types.js';
 
@@ -57,4 +58,5 @@ export const OPENERS: Partial<Record<FormatName, Opener>> = {
   qcow2: (dev, options, _probed, openDisk) => openQcow2(dev, options, openDisk),
   vmdk: (dev, options, _probed, openDisk) => openVmdk(dev, options, openDisk),
   vhd: (dev, options, _probed, openDisk) => openVhd(dev, options, openDisk),
+  vhdx: (dev, options) => openVhdx(dev, options),
 };

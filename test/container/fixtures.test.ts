@@ -86,7 +86,7 @@ function expected(entry: FixtureEntry, f: Record<string, any>): Expected {
   }
   if (format === 'vhd' || format === 'vhdx') e.subformat = libyalDiskType(f) ?? f.variant;
   // VHD is read (issue #10): qemu-img convert -f vpc is the oracle.
-  if (format === 'vhd') e.rawSha256 = f.rawSha256;
+  if (format === 'vhd' || format === 'vhdx') e.rawSha256 = f.rawSha256;
   if (format === 'raw') {
     e.rawSha256 = f.rawSha256;
     // An image made all zeros (`truncate -s`) has nothing to boot: named, with a problem.

@@ -1,0 +1,103 @@
+/**
+ * VHD and VHDX beyond the fixture-index hashes (test/container/fixtures.test.ts checks every
+ * fixture against qemu-img convert through every device kind): random reads agree with the
+ * whole, qemu's size rule, and hostile files give a DiskProbeError or a disk, quickly; a VHDX
+ * whose log holds entries is refused by name rather than read wrongly.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DiskProbeError, fromBytes, openDisk, readChunks, type BlockDevice } from '../../src/index.js';
+import { crc32cUpdate } from '../../src/util/crc32c.js';
+
+const IMAGES = join(__dirname, '../../fixtures/images');
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const load = (p: string) => new Uint8Array(readFileSync(join(IMAGES, p)));
+const facts = (p: string) => JSON.parse(readFileSync(join(IMAGES, `${p}.facts.json`), 'utf8')) as { rawSha256: string; qemuImgInfoPinned?: { 'virtual-size': number }; qemuImgInfo: { 'virtual-size': number } };
+
+async function whole(dev: BlockDevice): Promise<Uint8Array> {
+  const out = new Uint8Array(dev.size);
+  let at = 0;
+  for await (const c of readChunks(dev, { chunkSize: 1 << 20 })) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+describe('VHD and VHDX', () => {
+  for (const name of ['vhd/dynamic.vhd', 'vhd/fixed.vhd', 'vhd/fixed-force.vhd', 'vhdx/dynamic.vhdx', 'vhdx/fixed.vhdx']) {
+    it(`${name}: random reads agree with the whole, which is qemu-img's`, async () => {
+      const disk = await openDisk(fromBytes(load(name), name));
+      const bytes = await whole(disk);
+      expect(sha256(bytes)).toBe(facts(name).rawSha256);
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: disk.size }), fc.integer({ min: 0, max: 3_000_000 }), fc.boolean(), async (offset, n, into) => {
+          const length = Math.min(n, disk.size - offset);
+          let got: Uint8Array;
+          if (into) {
+            got = new Uint8Array(length).fill(0xa5);
+            await disk.readInto!(offset, got);
+          } else got = await disk.read(offset, length);
+          if (sha256(got) !== sha256(bytes.subarray(offset, offset + length))) expect.fail(`${into ? 'readInto' : 'read'}(${offset}, ${length}) differs`);
+        }),
+        { numRuns: 30 },
+      );
+    });
+  }
+
+  it('sizes a VHD as qemu does, and says which size it used', async () => {
+    for (const name of ['vhd/dynamic.vhd', 'vhd/fixed.vhd', 'vhd/fixed-force.vhd']) {
+      const f = facts(name);
+      const disk = await openDisk(fromBytes(load(name), name), { format: 'vhd' });
+      expect(disk.size, name).toBe((f.qemuImgInfoPinned ?? f.qemuImgInfo)['virtual-size']);
+      expect(['geometry', 'current_size']).toContain(disk.facts.sizeFrom);
+    }
+  });
+
+  it('notes a dynamic VHD whose footer copy differs from its footer', async () => {
+    const b = load('vhd/dynamic.vhd');
+    b[30] ^= 0xff; // the copy's creator application
+    const disk = await openDisk(fromBytes(b, 'x.vhd'), { format: 'vhd' });
+    expect(disk.findings?.map((f) => f.code)).toContain('vhd.footers-differ');
+  });
+
+  it('refuses a VHDX whose log holds entries, by name', async () => {
+    const b = load('vhdx/dynamic.vhdx');
+    // Both headers: a non-zero LogGuid, the CRC-32C made right again.
+    for (const at of [64 * 1024, 128 * 1024]) {
+      b[at + 48] = 0x42;
+      const view = new DataView(b.buffer, b.byteOffset);
+      view.setUint32(at + 4, 0, true);
+      view.setUint32(at + 4, ~crc32cUpdate(0xffffffff, b, at, at + 4096) >>> 0, true);
+    }
+    await expect(openDisk(fromBytes(b, 'x.vhdx'), { format: 'vhdx' })).rejects.toMatchObject({ code: 'E_UNSUPPORTED', field: 'LogGuid' });
+  });
+
+  it('hostile files give a DiskProbeError or a disk, quickly', async () => {
+    const bases = ['vhd/dynamic.vhd', 'vhdx/dynamic.vhdx'].map(load);
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: 1 }), fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), async (which, edits) => {
+        const bytes = bases[which]!.slice();
+        // Metadata: the VHD's first 64 KiB (footer copy, dynamic header, BAT) and last sector;
+        // the VHDX's first 4 MiB (headers, region tables, BAT, metadata).
+        const span = which === 0 ? 65536 : 4 * 1024 * 1024;
+        for (const [where, value] of edits) {
+          const at = which === 0 && where > 0.9 ? bytes.length - 1 - Math.floor((where - 0.9) * 5000) : Math.floor(where * Math.min(span, bytes.length));
+          bytes[Math.max(0, Math.min(at, bytes.length - 1))] = value;
+        }
+        const started = performance.now();
+        try {
+          const disk = await openDisk(fromBytes(bytes, 'mutated'), { format: which === 0 ? 'vhd' : 'vhdx' });
+          for await (const c of readChunks(disk, { chunkSize: 1 << 20 })) void c;
+        } catch (e) {
+          if (!(e instanceof DiskProbeError)) throw e;
+        }
+        expect(performance.now() - started).toBeLessThan(2000);
+      }),
+      { numRuns: 200 },
+    );
+  }, 120_000);
+});
