@@ -96,6 +96,17 @@ describe('diskprobe check', () => {
     expect(json(read(out, 'utf8')).profile).toBe('generic');
   });
 
+  it("Azure's fixed-VHD item reads the footer: MiB-aligned current_size, file size plus 512", async () => {
+    const verdict = async (file: string) => json((await runCli(['check', '--profile', 'azure', '--no-md5', '--format', 'json', join(FX, 'images/vhd', file)])).out).check_items.find((i) => i.id === 'image.fixed-vhd')!;
+    // qemu-img convert -O vpc rounds to the CHS geometry unless force_size (the facts' qemu-img info).
+    const info = (file: string) => (JSON.parse(readFileSync(join(FX, 'images/vhd', `${file}.facts.json`), 'utf8')) as { qemuImgInfoPinned: { 'virtual-size': number } }).qemuImgInfoPinned['virtual-size'];
+    expect(info('fixed.vhd') % 1048576).not.toBe(0);
+    expect((await verdict('fixed.vhd')).result).toBe('FAILED');
+    expect(info('fixed-force.vhd') % 1048576).toBe(0);
+    expect((await verdict('fixed-force.vhd')).result).toBe('OK');
+    expect((await verdict('dynamic.vhd')).result).toBe('FAILED');
+  });
+
   it('exits 2 on usage errors and unreadable inputs', async () => {
     expect((await runCli(['check', '--profile', 'nosuchcloud', join(FX, 'checks/good.qcow2')])).code).toBe(2);
     expect((await runCli(['check', '--format', 'xml', join(FX, 'checks/good.qcow2')])).code).toBe(2);

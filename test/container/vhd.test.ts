@@ -59,7 +59,7 @@ describe('VHD and VHDX', () => {
 
   it('notes a dynamic VHD whose footer copy differs from its footer', async () => {
     const b = load('vhd/dynamic.vhd');
-    b[30] ^= 0xff; // the copy's creator application
+    b[30] = b[30]! ^ 0xff; // the copy's creator application
     const disk = await openDisk(fromBytes(b, 'x.vhd'), { format: 'vhd' });
     expect(disk.findings?.map((f) => f.code)).toContain('vhd.footers-differ');
   });

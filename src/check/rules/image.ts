@@ -222,9 +222,13 @@ export const imageAzureVhd: Rule = {
     const { format, subformat, virtualSize } = ctx.image;
     const ev: CheckEvidence[] = [...probeEvidence(ctx), { source: `${format} header`, value: `${format}${subformat ? ` ${subformat}` : ''}, virtual size ${virtualSize ?? 'unknown'}` }];
     if (format !== 'vhd' || subformat !== 'fixed') return notMet(bad, `the image is ${format}${subformat ? ` (${subformat})` : ''}; Azure takes fixed VHDs only`, ev, `Convert it: qemu-img convert -O vpc -o subformat=fixed,force_size <image> <output>.vhd.`);
-    if (virtualSize === undefined) return error('the VHD footer gives no virtual size', ev);
-    if (virtualSize % MiB) return notMet(bad, `the virtual size ${virtualSize} bytes is not a whole number of MiB`, ev, 'Resize the raw disk to a multiple of 1 MiB before converting (qemu-img resize -f raw), then convert with force_size.');
-    return ok('a fixed VHD with a virtual size that is a whole number of MiB', ev);
+    // Azure reads the footer's current_size (not the CHS geometry some readers use).
+    const current = typeof ctx.disk?.facts.currentSize === 'number' ? ctx.disk.facts.currentSize : virtualSize;
+    if (current === undefined) return error('the VHD footer gives no virtual size', ev);
+    ev.push({ source: 'VHD footer', offset: ctx.image.fileSize - 512 + 48, value: `current_size ${current}` });
+    if (current % MiB) return notMet(bad, `the virtual size ${current} bytes is not a whole number of MiB`, ev, 'Resize the raw disk to a multiple of 1 MiB before converting (qemu-img resize -f raw), then convert with -o subformat=fixed,force_size.');
+    if (ctx.image.fileSize !== current + 512) return notMet(bad, `the file is ${ctx.image.fileSize} bytes; a fixed VHD of ${current} bytes is ${current + 512} (the data and the 512-byte footer)`, [...ev, { source: ctx.image.label, value: `${ctx.image.fileSize} bytes` }], 'Convert it again with qemu-img convert -O vpc -o subformat=fixed,force_size.');
+    return ok('a fixed VHD whose size is a whole number of MiB, the file its size plus the footer', [...ev, { source: ctx.image.label, value: `${ctx.image.fileSize} bytes` }]);
   },
 };
 
