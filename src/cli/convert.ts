@@ -6,8 +6,9 @@ import { readChunks, type FormatName } from '../index.js';
 import { isAllZero } from '../util/bytes.js';
 import { openImage, type OpenImageOptions } from '../node/image.js';
 import { EXIT, UsageError, type Io } from './io.js';
+import { fixedVhdFooter } from '../container/vhd/write.js';
 
-export const CONVERT_HELP = `Usage: diskprobe convert [-f FORMAT] [--snapshot NAME] <image> -O raw <out|->
+export const CONVERT_HELP = `Usage: diskprobe convert [-f FORMAT] [--snapshot NAME] <image> -O raw|vpc [--subformat fixed] <out|->
 
 Writes the guest-visible bytes of <image> (a path or URL) as a raw image to <out>, or to
 standard output with "-". The input is probed unless -f names its format; an input that is
@@ -18,7 +19,10 @@ The input is never written, and <out> may not be the input itself.
 Options:
   -f, --format FORMAT   read <image> as FORMAT (e.g. raw) instead of probing it
   --snapshot NAME       write an internal snapshot (qcow2) instead of the active image
-  -O FORMAT             output format; only "raw"
+  -O FORMAT             output format: raw, or vpc (alias vhd) with --subformat fixed: a
+                        fixed VHD whose size is rounded up to a whole MiB, with a footer sized
+                        by current_size (what Azure requires; qemu-img reads it the same way)
+  --subformat fixed     the only VHD subformat written
   --chunk-size BYTES    bytes per read (default 1048576)
   -h, --help            show this help
 
@@ -34,10 +38,15 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
       O: { type: 'string', short: 'O' },
       'chunk-size': { type: 'string' },
       snapshot: { type: 'string' },
+      subformat: { type: 'string' },
     },
   });
   if (positionals.length !== 2) throw new UsageError('expected <image> and <out|->');
-  if ((values.O ?? 'raw') !== 'raw') throw new UsageError(`output format "${values.O}" is not supported; only raw`);
+  const target = values.O ?? 'raw';
+  if (target !== 'raw' && target !== 'vpc' && target !== 'vhd') throw new UsageError(`output format "${values.O}" is not supported; raw or vpc`);
+  const vhd = target !== 'raw';
+  if (vhd && (values.subformat ?? 'fixed') !== 'fixed') throw new UsageError('only --subformat fixed is written for VHD');
+  if (!vhd && values.subformat !== undefined) throw new UsageError('--subformat goes with -O vpc');
   const [input, output] = positionals as [string, string];
   const chunkSize = values['chunk-size'] === undefined ? 1024 * 1024 : Number(values['chunk-size']);
   if (!Number.isInteger(chunkSize) || chunkSize < 512 || chunkSize > 64 * 1024 * 1024) {
@@ -54,9 +63,16 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
   });
   try {
     const disk = image.disk;
+    // A fixed VHD: the data rounded up to a whole MiB, then the footer.
+    const dataSize = vhd ? Math.ceil(disk.size / 1048576) * 1048576 : disk.size;
+    const footer = vhd ? fixedVhdFooter(dataSize) : undefined;
     if (output === '-') {
       for await (const chunk of readChunks(disk, { chunkSize })) {
         if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');
+      }
+      if (footer) {
+        if (dataSize > disk.size && !io.stdout.write(new Uint8Array(dataSize - disk.size))) await once(io.stdout, 'drain');
+        if (!io.stdout.write(footer)) await once(io.stdout, 'drain');
       }
       return EXIT.OK;
     }
@@ -85,7 +101,8 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
         }
         offset += chunk.length;
       }
-      await out.truncate(disk.size);
+      await out.truncate(dataSize);
+      if (footer) await out.write(footer, 0, footer.length, dataSize);
       complete = true;
     } finally {
       await out.close();

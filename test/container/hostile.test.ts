@@ -224,7 +224,9 @@ describe('pinning the format', () => {
     expect(Array.from(await disk.read(0, 4))).toEqual([0x51, 0x46, 0x49, 0xfb]);
   });
   it('refuses a pinned format this version does not read', async () => {
-    await expect(openDisk(fromBytes(new Uint8Array(512)), { format: 'vhdx' })).rejects.toMatchObject({ code: 'E_UNSUPPORTED' });
+    // VHDX is read since issue #10; VDI is named and not read.
+    await expect(openDisk(fromBytes(new Uint8Array(512)), { format: 'vdi' })).rejects.toMatchObject({ code: 'E_UNSUPPORTED' });
+    await expect(openDisk(fromBytes(new Uint8Array(512)), { format: 'vhdx' })).rejects.toMatchObject({ code: 'E_BAD_MAGIC' });
   });
   it('refuses an empty file', async () => {
     await expect(openDisk(fromBytes(new Uint8Array(0)))).rejects.toMatchObject({ code: 'E_NOT_A_DISK' });

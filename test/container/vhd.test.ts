@@ -6,11 +6,14 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DiskProbeError, fromBytes, openDisk, readChunks, type BlockDevice } from '../../src/index.js';
 import { crc32cUpdate } from '../../src/util/crc32c.js';
+import { runCli } from '../helpers/cli.js';
 
 const IMAGES = join(__dirname, '../../fixtures/images');
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -100,4 +103,33 @@ describe('VHD and VHDX', () => {
       { numRuns: 200 },
     );
   }, 120_000);
+});
+
+describe('diskprobe convert -O vpc --subformat fixed', () => {
+  it("writes fixed VHDs qemu-img and vhdiinfo read as whole-MiB disks of the input's bytes", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'diskprobe-vhd-'));
+    try {
+      for (const name of ['disk', 'odd']) {
+        const f = JSON.parse(readFileSync(join(__dirname, '../../fixtures/vhd', `${name}.facts.json`), 'utf8')) as { input: string; inputSize: number; vhdSize: number; qemuImgInfo: { 'virtual-size': number }; vhdiinfo: string; qemuRawSha256: string };
+        const out = join(dir, `${name}.vhd`);
+        const r = await runCli(['convert', join(__dirname, '../../fixtures', f.input), '-O', 'vpc', '--subformat', 'fixed', out]);
+        expect(r.code).toBe(0);
+        const bytes = new Uint8Array(readFileSync(out));
+        expect(bytes.length).toBe(f.vhdSize);
+        const media = Number(/Media size\s*:.*\((\d+) bytes\)/.exec(f.vhdiinfo)![1]);
+        expect(/Disk type\s*:\s*Fixed/.test(f.vhdiinfo)).toBe(true);
+        expect(f.qemuImgInfo['virtual-size']).toBe(media);
+        expect(media % 1048576).toBe(0);
+        expect(bytes.length).toBe(media + 512);
+        // The data as qemu read it from the file diskprobe wrote; and diskprobe reads it back the same.
+        expect(sha256(bytes.subarray(0, media))).toBe(f.qemuRawSha256);
+        const disk = await openDisk(fromBytes(bytes, `${name}.vhd`));
+        expect(disk.format).toBe('vhd');
+        expect(disk.size).toBe(media);
+        expect(disk.findings?.filter((x) => x.severity !== 'info') ?? []).toEqual([]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

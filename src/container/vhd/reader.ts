@@ -5,8 +5,8 @@
  * Disk Image Format Specification" v1.0: "Hard Disk Footer Format", "Dynamic Disk Header
  * Format", "Block Allocation Table and Data Blocks", "Implementing a Differencing Hard Disk".
  * The size rule follows qemu's block/vpc.c so that both read the same bytes: images made by
- * Virtual PC ("vpc ") and by older qemu ("qemu") are sized by their CHS geometry, others by
- * current_size, and a maximal geometry always by current_size.
+ * Hyper-V, qemu with force_size, Disk2vhd and Xen tools are sized by current_size, all others
+ * by their CHS geometry, and a maximal geometry always by current_size.
  */
 import { checkRead } from '../../device/check.js';
 import { readInto } from '../../device/read-into.js';
@@ -81,7 +81,11 @@ export function vhdSize(f: VhdFooter): { size: number; from: 'geometry' | 'curre
   const g = f.geometry;
   const chsBytes = g.cylinders * g.heads * g.sectors * SECTOR;
   const maximal = g.cylinders === 65535 && g.heads === 16 && g.sectors === 255;
-  const byGeometry = (f.creatorApplication === 'vpc ' || f.creatorApplication === 'qemu') && !maximal;
+  // qemu takes current_size from Hyper-V ("win "), qemu's own force_size ("qem2"), Disk2vhd,
+  // XenConverter and XenServer; from every other creator (Virtual PC, older qemu, unknown) the
+  // CHS geometry, unless that geometry is the maximum.
+  const bySize = ['win ', 'qem2', 'd2v ', 'CTXS', 'tap\0'].includes(f.creatorApplication);
+  const byGeometry = !bySize && !maximal;
   return byGeometry ? { size: chsBytes, from: 'geometry', chsBytes } : { size: f.currentSize, from: 'current_size', chsBytes };
 }
 
