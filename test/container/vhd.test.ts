@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DiskProbeError, fromBytes, openDisk, readChunks, type BlockDevice } from '../../src/index.js';
+import { DiskProbeError, ErrorCode, fromBytes, openDisk, readChunks, type BlockDevice } from '../../src/index.js';
 import { crc32cUpdate } from '../../src/util/crc32c.js';
 import { runCli } from '../helpers/cli.js';
+import { openImage } from '../../src/node/index.js';
 
 const IMAGES = join(__dirname, '../../fixtures/images');
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -131,5 +132,48 @@ describe('diskprobe convert -O vpc --subformat fixed', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a differencing VHD (fixtures/vhd.sh; vhdimount is the oracle)', () => {
+  const DIR = join(__dirname, '../../fixtures/vhd');
+  const chain = JSON.parse(readFileSync(join(DIR, 'chain.facts.json'), 'utf8')) as { vhdimountChildSha256: string; vhdimountParentSha256: string; qemuParentRawSha256: string; vhdiinfo: string };
+  const resolver = (files: Record<string, Uint8Array>) => async (ref: { name: string }) => {
+    const name = ref.name.split('/').pop()!;
+    const b = files[name];
+    if (!b) throw new DiskProbeError(ErrorCode.NOT_FOUND, `${name} is not here`, { layer: 'container' });
+    return fromBytes(b, name);
+  };
+  const child = () => new Uint8Array(readFileSync(join(DIR, 'child.vhd')));
+  const parent = () => new Uint8Array(readFileSync(join(DIR, 'parent.vhd')));
+
+  it('reads through its parent, sector by sector, as vhdimount does', async () => {
+    expect(chain.vhdimountParentSha256).toBe(chain.qemuParentRawSha256);
+    const disk = await openDisk(fromBytes(child(), 'child.vhd'), { resolver: resolver({ 'parent.vhd': parent() }) });
+    expect(disk.subformat).toBe('differencing');
+    expect(sha256(await whole(disk))).toBe(chain.vhdimountChildSha256);
+    expect(sha256(await whole(disk.backing!))).toBe(chain.vhdimountParentSha256);
+    expect(disk.findings ?? []).toEqual([]);
+    expect((disk.facts.dynamicHeader as { parentUnicodeName: string }).parentUnicodeName).toBe(/Parent filename\s*:\s*(\S+)/.exec(chain.vhdiinfo)![1]);
+    const image = await openImage(join(DIR, 'child.vhd'));
+    expect(sha256(await whole(image.disk))).toBe(chain.vhdimountChildSha256);
+    await image.close();
+  });
+
+  it("notes a parent whose unique id is not the one recorded, and refuses a locator that names the disk itself", async () => {
+    const p = parent();
+    const idAt = p.length - 512 + 68; // the parent's footer unique id
+    p[idAt] = p[idAt]! ^ 0xff;
+    const other = await openDisk(fromBytes(child(), 'child.vhd'), { resolver: resolver({ 'parent.vhd': p }) });
+    expect(other.findings?.map((f) => f.code)).toContain('vhd.parent-id');
+    // Every locator and the Unicode name pointed at the child itself.
+    const c = child();
+    const text = new TextDecoder('utf-16le');
+    const enc = (s: string) => new Uint8Array([...s].flatMap((ch) => [ch.charCodeAt(0), 0]));
+    for (let at = 0; at + 24 < c.length && at < 8192; at += 2) {
+      if (text.decode(c.subarray(at, at + 24)) === '.\\parent.vhd') c.set(enc('.\\child.vhd\0'), at);
+    }
+    const self = await openDisk(fromBytes(c, 'child.vhd'), { resolver: resolver({ 'child.vhd': c }) }).catch((e: unknown) => e);
+    expect(self).toMatchObject({ code: 'E_REFUSED' });
   });
 });
