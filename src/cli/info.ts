@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { DiskProbeError, probe, type Disk, type Finding } from '../index.js';
 import { checkIntegrity, type IntegrityReport } from '../container/qcow2/index.js';
 import { checkVmdkIntegrity, type VmdkIntegrityReport } from '../container/vmdk/index.js';
+import { checkVhdIntegrity, type AllocationReport } from '../container/vhd/integrity.js';
 import { openImage } from '../node/image.js';
 import { openSource } from '../node/source.js';
 import { ovaInfo } from './ova.js';
@@ -19,7 +20,8 @@ the manifest's digests are verified and each VMDK's metadata checked.
 
 Options:
   --json           print one JSON object
-  --check          also check the metadata's consistency, as qemu-img check does (qcow2, VMDK)
+  --check          also check the metadata's consistency, as qemu-img check does (qcow2, VMDK,
+                   VHD, VHDX)
   --snapshot NAME  describe an internal snapshot instead of the active image
   -h, --help       show this help
 
@@ -59,7 +61,7 @@ export async function infoCommand(args: string[], io: Io): Promise<number> {
   if (probed.format === 'ova') return ovaInfo(path, { ...(values.json ? { json: true } : {}), ...(values.check ? { check: true } : {}) }, io);
 
   let disk: Disk | undefined;
-  let integrity: IntegrityReport | VmdkIntegrityReport | undefined;
+  let integrity: IntegrityReport | VmdkIntegrityReport | AllocationReport | undefined;
   let close = async () => undefined as unknown;
   let openError: Error | undefined;
   if (probed.readable) {
@@ -69,6 +71,7 @@ export async function infoCommand(args: string[], io: Io): Promise<number> {
       close = opened.close;
       if (values.check && disk.format === 'qcow2') integrity = await checkIntegrity(opened.source);
       if (values.check && disk.format === 'vmdk') integrity = await checkVmdkIntegrity(disk);
+      if (values.check && (disk.format === 'vhd' || disk.format === 'vhdx')) integrity = checkVhdIntegrity(disk);
     } catch (e) {
       // A backing file that is missing or refused still leaves the header to show, as
       // qemu-img info shows it; the failure is reported and the exit code says so.
@@ -98,7 +101,7 @@ export async function infoCommand(args: string[], io: Io): Promise<number> {
     if (values.json) io.out(toJson(result) + '\n');
     else io.out(text(result));
     if (openError) return EXIT.USAGE;
-    const bad = probed.problem !== undefined || findings.some((f) => f.severity === 'error') || (integrity !== undefined && (integrity.format === 'vmdk' ? integrity.errors > 0 : integrity.corruptions + integrity.leaks + integrity.checkErrors > 0));
+    const bad = probed.problem !== undefined || findings.some((f) => f.severity === 'error') || (integrity !== undefined && (integrity.format === 'qcow2' ? integrity.corruptions + integrity.leaks + integrity.checkErrors > 0 : integrity.errors > 0));
     return bad ? EXIT.PROBLEM : EXIT.OK;
   } finally {
     await close();
@@ -121,7 +124,7 @@ function text(r: {
   facts: Record<string, unknown>;
   backingChain: ChainLink[];
   findings: readonly Finding[];
-  integrity: IntegrityReport | VmdkIntegrityReport | undefined;
+  integrity: IntegrityReport | VmdkIntegrityReport | AllocationReport | undefined;
 }): string {
   const lines = [
     `image: ${r.path}`,
@@ -146,11 +149,15 @@ function text(r: {
   for (const [i, link] of r.backingChain.entries()) lines.push(`backing file ${i + 1}: ${link.label} (${link.format}, ${humanSize(link.virtualSize)})`);
   for (const f of r.findings) lines.push(`${f.severity}: ${f.message}${f.offset === undefined ? '' : ` (at 0x${f.offset.toString(16)})`}`);
   if (r.problem) lines.push(`problem: ${r.problem}`);
-  if (r.integrity?.format === 'vmdk') {
+  if (r.integrity?.format === 'vhd' || r.integrity?.format === 'vhdx') {
+    const c = r.integrity;
+    lines.push(`check: ${c.errors} errors, ${c.warnings} warnings; ${c.allocatedBlocks}/${c.blocks} blocks allocated`);
+    for (const f of c.findings) lines.push(`    ${f.severity}: ${f.message}${f.offset === undefined ? '' : ` (at 0x${f.offset.toString(16)})`}`);
+  } else if (r.integrity?.format === 'vmdk') {
     const c = r.integrity;
     lines.push(`check: ${c.errors} errors, ${c.warnings} warnings; ${c.extents} sparse extent(s), ${c.allocatedGrains} grains allocated (${c.compressedGrains} compressed), ${c.zeroedGrains} zeroed`);
     for (const f of c.findings) lines.push(`    ${f.severity}: ${f.message}${f.offset === undefined ? '' : ` (at 0x${f.offset.toString(16)})`}`);
-  } else if (r.integrity) {
+  } else if (r.integrity?.format === 'qcow2') {
     const c = r.integrity;
     lines.push(
       `check: ${c.corruptions} corruptions, ${c.leaks} leaked clusters, ${c.checkErrors} check errors`,

@@ -4,6 +4,7 @@
  */
 import { checkIntegrity } from '../../container/qcow2/index.js';
 import { checkVmdkIntegrity } from '../../container/vmdk/index.js';
+import { checkVhdIntegrity } from '../../container/vhd/integrity.js';
 import { DiskProbeError } from '../../errors.js';
 import type { CheckContext } from '../context.js';
 import { error, gib, GiB, MiB, notMet, notOpened, ok, skipped, type Rule } from '../rule.js';
@@ -177,6 +178,11 @@ export const imageIntegrity: Rule = {
         if (!(e instanceof DiskProbeError)) throw e;
         return error(`the VMDK metadata could not be checked: ${e.message}`, evidence);
       }
+    }
+    if (disk.format === 'vhd' || disk.format === 'vhdx') {
+      const report = checkVhdIntegrity(disk);
+      evidence.push({ source: `${disk.format.toUpperCase()} allocation table`, value: `${report.errors} error(s), ${report.warnings} warning(s); ${report.allocatedBlocks}/${report.blocks} blocks allocated` });
+      if (report.errors) verdict = 'FAILED';
     }
     for (const x of findings) {
       evidence.push({ source: `${disk.format} ${x.code}`, ...(x.offset !== undefined ? { offset: x.offset } : {}), value: x.message });

@@ -146,6 +146,12 @@ class VhdDisk implements Disk {
     };
   }
 
+  /** The block allocation table and block geometry of a dynamic or differencing disk (for the integrity check). */
+  allocation(): { bat: Uint32Array; blockBytes: number; bitmapBytes: number; tableOffset: number; headerOffset: number } | undefined {
+    const d = this.dynamic;
+    return d ? { bat: d.bat, blockBytes: d.blockBytes, bitmapBytes: d.bitmapBytes, tableOffset: d.header.tableOffset as number, headerOffset: Number(this.footer.dataOffset) } : undefined;
+  }
+
   async read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     checkRead('vhd', this.label, this.size, offset, length, signal);
     const out = new Uint8Array(length);

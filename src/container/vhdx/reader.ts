@@ -201,6 +201,11 @@ class VhdxDisk implements Disk {
     };
   }
 
+  /** The BAT as offsets and states, the block size and the chunk ratio (for the integrity check). */
+  allocation(): { bat: Float64Array; blockSize: number; chunkRatio: number } {
+    return { bat: this.bat, blockSize: this.md.blockSize, chunkRatio: this.chunkRatio };
+  }
+
   async read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     checkRead('vhdx', this.label, this.size, offset, length, signal);
     const out = new Uint8Array(length);
