@@ -17,6 +17,7 @@ import { benchFilesystems } from './fs.js';
 import { benchInspect } from './inspect.js';
 import { benchCheck, benchDigest } from './check.js';
 import { benchVmdk, benchVmdkStream } from './vmdk.js';
+import { benchVhd } from './vhd.js';
 import { median } from './util.js';
 
 const quick = process.argv.includes('--quick');
@@ -183,6 +184,7 @@ const readRows = await benchRead();
 const { rows: qcow2Rows, cold: qcow2Cold } = await benchQcow2(WORK, IMAGE_BYTES, quick ? 1 : 3);
 const vmdkRows = await benchVmdk(WORK, join(WORK, `compressible-${IMAGE_BYTES}.raw`), IMAGE_BYTES, quick ? 1 : 3);
 const vmdkStreamRows = await benchVmdkStream(WORK, IMAGE_BYTES, quick ? 1 : 3);
+const vhdRows = await benchVhd(WORK, join(WORK, `compressible-${IMAGE_BYTES}.raw`), IMAGE_BYTES, quick ? 1 : 3);
 const fsRows = await benchFilesystems(WORK, IMAGE_BYTES, quick ? 1 : 3, quick);
 const inspectRows = await benchInspect(WORK, quick, quick ? 1 : 5);
 const checkRows = await benchCheck(WORK, ROOT, quick, quick ? 1 : 5);
@@ -258,6 +260,16 @@ order, Node codecs; qemu-img bench reads the same image at depth 1 (it cannot re
 | mode | diskprobe | qemu-img bench, depth 1 | ratio | peak RSS growth |
 |---|---:|---:|---:|---:|
 ${vmdkStreamRows.join('\n')}
+
+## VHD and VHDX: sequential 64 KiB reads beside qemu-img bench
+
+Target (issue #10): dynamic VHD and dynamic VHDX at 0.5× qemu or better. The compressible
+image converted by qemu-img (\`-O vpc\` and \`-O vhdx\`, subformat dynamic), read whole at depth 1
+and 64 by both tools (\`qemu-img bench -f vpc\`, \`-f vhdx\`), ${quick ? 1 : 3} runs each, medians.
+
+| image | depth | diskprobe | qemu-img bench | ratio | target |
+|---|---:|---:|---:|---:|---:|
+${vhdRows.join('\n')}
 
 ## Filesystems: a 100,000-file walk and a ${IMAGE_BYTES >= 1 << 30 ? `${IMAGE_BYTES / 2 ** 30} GiB` : `${IMAGE_BYTES / 2 ** 20} MiB`} file, beside each filesystem's tools
 
