@@ -4,8 +4,7 @@
  * zero), 2.2.3 region tables (CRC-32C over 64 KiB), 2.5 the BAT (payload entries, one sector
  * bitmap entry after every chunk ratio of them; state in bits 0-2, FileOffsetMB in bits 20-63),
  * 2.6 the metadata region (file parameters, virtual disk size, sector sizes, page 83 data).
- * This version reads fixed and dynamic disks whose log is empty; a log to replay and
- * differencing disks are named and refused, not read wrongly.
+ * A log to replay is replayed in memory (log.ts); differencing disks are named and refused.
  */
 import { checkRead } from '../../device/check.js';
 import { readInto } from '../../device/read-into.js';
@@ -13,6 +12,7 @@ import type { BlockDevice } from '../../device/types.js';
 import { DiskProbeError, ErrorCode, u64, type Where } from '../../errors.js';
 import { crc32cUpdate } from '../../util/crc32c.js';
 import { guidString, hasBytes, viewOf } from '../../util/bytes.js';
+import { replayLog } from './log.js';
 import type { Disk, Finding, OpenOptions } from '../types.js';
 import {
   FILE_SIGNATURE,
@@ -174,6 +174,8 @@ class VhdxDisk implements Disk {
   readonly label: string;
 
   constructor(
+    /** The file, or the file with its log replayed over it. */
+    private readonly data: BlockDevice,
     readonly source: BlockDevice,
     private readonly md: Metadata,
     private readonly bat: Float64Array,
@@ -233,8 +235,8 @@ class VhdxDisk implements Disk {
       const state = entry % 8;
       if (state === State.FULLY_PRESENT) {
         const fileAt = Math.floor(entry / MiB) * MiB + inBlock;
-        if (fileAt + n > this.source.size) throw new DiskProbeError(ErrorCode.CORRUPT, `payload block ${block} at ${fileAt - inBlock} lies past the end of the file`, { layer: 'container', format: 'vhdx', device: this.label, structure: 'BAT entry', value: index });
-        work.push(readInto(this.source, fileAt, slot, signal));
+        if (fileAt + n > this.data.size) throw new DiskProbeError(ErrorCode.CORRUPT, `payload block ${block} at ${fileAt - inBlock} lies past the end of the file`, { layer: 'container', format: 'vhdx', device: this.label, structure: 'BAT entry', value: index });
+        work.push(readInto(this.data, fileAt, slot, signal));
       } else if (state === State.PARTIALLY_PRESENT) {
         throw new DiskProbeError(ErrorCode.UNSUPPORTED, `payload block ${block} is partially present: a differencing disk's state, not read by this version`, { layer: 'container', format: 'vhdx', device: this.label, structure: 'BAT entry', value: index });
       } else slot.fill(0);
@@ -245,16 +247,17 @@ class VhdxDisk implements Disk {
 }
 
 /** Opens a VHDX (fixed or dynamic, empty log). */
-export async function openVhdx(dev: BlockDevice, options: OpenOptions): Promise<Disk> {
+export async function openVhdx(source: BlockDevice, options: OpenOptions): Promise<Disk> {
+  let dev = source;
   const { signal } = options;
   const where: Where = { layer: 'container', format: 'vhdx', device: dev.label };
   const findings: Finding[] = [];
   const sig = await dev.read(0, Math.min(8, dev.size), signal);
   if (!hasBytes(sig, 0, FILE_SIGNATURE)) throw new DiskProbeError(ErrorCode.BAD_MAGIC, 'no "vhdxfile" file type identifier at 0', { ...where, structure: 'file type identifier', offset: 0 });
   const header = await readHeaders(dev, where, findings, signal);
-  if (header.logGuid !== ZERO_GUID) {
-    throw new DiskProbeError(ErrorCode.UNSUPPORTED, `the log (LogGuid ${header.logGuid}) holds entries to replay: the image was not closed cleanly, and this version does not replay logs yet (qemu-img replays it when it opens the image read-write: qemu-img check -r all)`, { ...where, structure: 'header', field: 'LogGuid', offset: header.at + Hdr.LogGuid });
-  }
+  // A log to replay: everything after the headers is read through the replayed state.
+  const file = dev;
+  if (header.logGuid !== ZERO_GUID) dev = await replayLog(dev, { offset: header.logOffset, length: header.logLength, guid: header.logGuid, headerAt: header.at }, where, findings, signal);
   const regions = await readRegions(dev, where, findings, signal);
   const batRegion = regions.get(Guids.BatRegion);
   const mdRegion = regions.get(Guids.MetadataRegion);
@@ -279,5 +282,5 @@ export async function openVhdx(dev: BlockDevice, options: OpenOptions): Promise<
     if (state === State.FULLY_PRESENT) present++;
   }
   const fixed = present === dataBlocks && dataBlocks > 0 && (md.flags & FileParametersFlags.LeaveBlockAllocated) !== 0;
-  return new VhdxDisk(dev, md, bat, chunkRatio, findings, header, fixed);
+  return new VhdxDisk(dev, file, md, bat, chunkRatio, findings, header, fixed);
 }
