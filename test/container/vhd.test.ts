@@ -71,6 +71,16 @@ describe('VHD and VHDX', () => {
     expect(disk.findings?.map((f) => f.code)).toContain('vhd.footers-differ');
   });
 
+  it('refuses a VHDX whose two headers both fail their CRC-32C, and uses the good one when one does', async () => {
+    const b = load('vhdx/dynamic.vhdx');
+    b[64 * 1024 + 100] = b[64 * 1024 + 100]! ^ 0xff;
+    const one = await openDisk(fromBytes(b.slice(), 'x.vhdx'), { format: 'vhdx' });
+    expect(one.findings?.map((f) => f.code)).toContain('vhdx.header-checksum');
+    expect(sha256(await whole(one))).toBe(facts('vhdx/dynamic.vhdx').rawSha256);
+    b[128 * 1024 + 100] = b[128 * 1024 + 100]! ^ 0xff;
+    await expect(openDisk(fromBytes(b, 'x.vhdx'), { format: 'vhdx' })).rejects.toMatchObject({ code: 'E_CORRUPT', structure: 'header' });
+  });
+
   it('notes a header that names a log with no entries of its own (nothing to replay)', async () => {
     const b = load('vhdx/dynamic.vhdx');
     // Both headers: a non-zero LogGuid, the CRC-32C made right again.
