@@ -111,6 +111,8 @@ class VhdDisk implements Disk {
   readonly label: string;
   readonly backing?: Disk;
   private readonly bitmaps = new Map<number, Promise<Uint8Array>>();
+  /** The bitmaps of `bitmaps` that have arrived, for reads without an await. */
+  private readonly bitmapsReady = new Map<number, Uint8Array>();
 
   constructor(
     readonly source: BlockDevice,
@@ -167,10 +169,18 @@ class VhdDisk implements Disk {
   private bitmap(block: number, at: number, signal?: AbortSignal): Promise<Uint8Array> {
     let p = this.bitmaps.get(block);
     if (!p) {
-      p = this.source.read(at, this.dynamic!.bitmapBytes, signal);
+      const loading = this.source.read(at, this.dynamic!.bitmapBytes, signal).then((b) => {
+        if (this.bitmaps.get(block) === loading) this.bitmapsReady.set(block, b);
+        return b;
+      });
+      p = loading;
       p.catch(() => this.bitmaps.delete(block));
       this.bitmaps.set(block, p);
-      if (this.bitmaps.size > BITMAP_CACHE) this.bitmaps.delete(this.bitmaps.keys().next().value!);
+      if (this.bitmaps.size > BITMAP_CACHE) {
+        const oldest = this.bitmaps.keys().next().value!;
+        this.bitmaps.delete(oldest);
+        this.bitmapsReady.delete(oldest);
+      }
     }
     return p;
   }
@@ -208,33 +218,43 @@ class VhdDisk implements Disk {
         if (dataAt + inBlock + n > this.source.size) {
           throw new DiskProbeError(ErrorCode.CORRUPT, `block ${block} at sector ${entry} lies past the end of the file`, { ...where, value: entry });
         }
-        track(
-          (async () => {
-            // Sectors whose bitmap bit is set are in this file; the others read from the parent
-            // (differencing) or as zeros (dynamic), in runs of equal bits.
-            const bits = await this.bitmap(block, bitmapAt, signal);
-            let s = Math.floor(inBlock / SECTOR);
-            let at = inBlock;
-            const stop = inBlock + n;
-            const parts: Promise<void>[] = [];
-            while (at < stop) {
-              const set = (bits[s >> 3]! & (0x80 >> (s & 7))) !== 0;
-              let runEnd = Math.min(stop, (s + 1) * SECTOR);
-              let t = s + 1;
-              while (runEnd < stop && ((bits[t >> 3]! & (0x80 >> (t & 7))) !== 0) === set) {
-                runEnd = Math.min(stop, (t + 1) * SECTOR);
-                t++;
-              }
-              const part = slot.subarray(at - inBlock, runEnd - inBlock);
-              if (set) parts.push(readInto(this.source, dataAt + at, part, signal));
-              else if (this.backing) parts.push(readInto(this.backing, block * d.blockBytes + at, part, signal));
-              else part.fill(0);
-              at = runEnd;
-              s = t;
+        // Sectors whose bitmap bit is set are in this file; the others read from the parent
+        // (differencing) or as zeros (dynamic), in runs of equal bits. With the bitmap already
+        // here the reads start without an await.
+        const runs = (bits: Uint8Array, parts: Promise<void>[]) => {
+          let s = Math.floor(inBlock / SECTOR);
+          let at = inBlock;
+          const stop = inBlock + n;
+          while (at < stop) {
+            const set = (bits[s >> 3]! & (0x80 >> (s & 7))) !== 0;
+            let runEnd = Math.min(stop, (s + 1) * SECTOR);
+            let t = s + 1;
+            while (runEnd < stop && ((bits[t >> 3]! & (0x80 >> (t & 7))) !== 0) === set) {
+              runEnd = Math.min(stop, (t + 1) * SECTOR);
+              t++;
             }
-            await Promise.all(parts);
-          })(),
-        );
+            const part = slot.subarray(at - inBlock, runEnd - inBlock);
+            if (set) parts.push(readInto(this.source, dataAt + at, part, signal));
+            else if (this.backing) parts.push(readInto(this.backing, block * d.blockBytes + at, part, signal));
+            else part.fill(0);
+            at = runEnd;
+            s = t;
+          }
+        };
+        const ready = this.bitmapsReady.get(block);
+        if (ready) {
+          const parts: Promise<void>[] = [];
+          runs(ready, parts);
+          for (const p of parts) track(p);
+        } else {
+          track(
+            this.bitmap(block, bitmapAt, signal).then(async (bits) => {
+              const parts: Promise<void>[] = [];
+              runs(bits, parts);
+              await Promise.all(parts);
+            }),
+          );
+        }
       }
       pos += n;
     }
