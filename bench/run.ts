@@ -417,6 +417,11 @@ ${digestRows.join('\n')}
   between runs of this bench (783 ms in one, 978 ms in the next, with other rows' 1 GiB files
   passing through a page cache of about 1 GiB); run by hand right after, five times: 0.97 s with
   the image cold, then 0.79-0.82 s. Node's start is 0.09 s of it.
+- **VHD and VHDX at depth 1 vary (issue #10).** Runs the same afternoon gave dynamic VHD
+  0.54-0.83× qemu-img bench and dynamic VHDX 0.61-1.08× at depth 1 (both tools read the same
+  1 GiB from the page cache, which the other rows' files compete for); depth 64 stays at or
+  above 0.86×. Sector bitmaps are now used without an await once loaded (after the run above):
+  a run by hand right after gave 0.67× for VHD at depth 1.
 - **A cache that moved every hit to the back (issue #5).** The first ext walk took 2.2 s, a
   third of it in the inode cache. Its LRU did what the block cache did: on a hit, delete the
   key and set it again, and on overflow take \`keys().next()\` after each deletion. In V8 both
