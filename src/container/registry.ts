@@ -58,5 +58,5 @@ export const OPENERS: Partial<Record<FormatName, Opener>> = {
   qcow2: (dev, options, _probed, openDisk) => openQcow2(dev, options, openDisk),
   vmdk: (dev, options, _probed, openDisk) => openVmdk(dev, options, openDisk),
   vhd: (dev, options, _probed, openDisk) => openVhd(dev, options, openDisk),
-  vhdx: (dev, options) => openVhdx(dev, options),
+  vhdx: (dev, options, _probed, openDisk) => openVhdx(dev, options, openDisk),
 };

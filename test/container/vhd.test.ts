@@ -241,3 +241,43 @@ describe('a VHDX whose log must be replayed (fixtures/vhdx.sh)', () => {
     expect(sha256(await whole(disk))).toBe(f.beforeWriteRawSha256);
   });
 });
+
+describe('a differencing VHDX (fixtures/vhdx.sh; vhdimount is the oracle)', () => {
+  const DIR = join(__dirname, '../../fixtures/vhdx');
+  const chain = JSON.parse(readFileSync(join(DIR, 'chain.facts.json'), 'utf8')) as { vhdimountChildSha256: string; vhdimountParentSha256: string; qemuParentRawSha256: string; vhdiinfo: string };
+  for (const kind of DEVICE_KINDS) {
+    it(`reads through its parent, block states and sector bitmaps, as vhdimount does, through the ${kind.name} device`, async () => {
+      expect(chain.vhdimountParentSha256).toBe(chain.qemuParentRawSha256);
+      const opened: BlockDevice[] = [];
+      const dev = await kind.open(join(DIR, 'child.vhdx'));
+      try {
+        const disk = await openDisk(dev, {
+          resolver: async (ref) => {
+            const d = await kind.open(join(DIR, ref.name));
+            opened.push(d);
+            return d;
+          },
+        });
+        expect(disk.subformat).toBe('differencing');
+        expect(sha256(await whole(disk))).toBe(chain.vhdimountChildSha256);
+        expect(disk.findings ?? []).toEqual([]);
+        expect((disk.facts.parentLocator as Record<string, string>).absolute_win32_path).toBe(/Parent filename\s*:\s*(\S+)/.exec(chain.vhdiinfo)![1]);
+      } finally {
+        await Promise.all([dev, ...opened].map((d) => d.close?.()));
+      }
+    });
+  }
+
+  it('notes a parent whose DataWriteGuid is not the recorded linkage', async () => {
+    const p = new Uint8Array(readFileSync(join(DIR, 'parent.vhdx')));
+    // Both headers' DataWriteGuid changed, their CRC-32C made right again.
+    for (const at of [64 * 1024, 128 * 1024]) {
+      p[at + 32] = p[at + 32]! ^ 0xff;
+      const view = new DataView(p.buffer, p.byteOffset);
+      view.setUint32(at + 4, 0, true);
+      view.setUint32(at + 4, ~crc32cUpdate(0xffffffff, p, at, at + 4096) >>> 0, true);
+    }
+    const disk = await openDisk(fromBytes(new Uint8Array(readFileSync(join(DIR, 'child.vhdx'))), 'child.vhdx'), { resolver: async () => fromBytes(p, 'parent.vhdx') });
+    expect(disk.findings?.map((f) => f.code)).toContain('vhdx.parent-linkage');
+  });
+});

@@ -4,7 +4,8 @@
  * zero), 2.2.3 region tables (CRC-32C over 64 KiB), 2.5 the BAT (payload entries, one sector
  * bitmap entry after every chunk ratio of them; state in bits 0-2, FileOffsetMB in bits 20-63),
  * 2.6 the metadata region (file parameters, virtual disk size, sector sizes, page 83 data).
- * A log to replay is replayed in memory (log.ts); differencing disks are named and refused.
+ * A log to replay is replayed in memory (log.ts); a differencing disk reads what it does not
+ * hold (not present blocks, and the clear bits of partially present ones) from its parent.
  */
 import { checkRead } from '../../device/check.js';
 import { readInto } from '../../device/read-into.js';
@@ -121,6 +122,8 @@ async function readRegions(dev: BlockDevice, where: Where, findings: Finding[], 
 }
 
 interface Metadata {
+  /** Parent locator key/value pairs ([MS-VHDX] 2.6.2.6), for a differencing disk. */
+  parentLocator?: Record<string, string>;
   blockSize: number;
   flags: number;
   virtualSize: number;
@@ -159,6 +162,20 @@ async function readMetadata(dev: BlockDevice, region: { offset: number; length: 
     logicalSectorSize: need(Guids.LogicalSectorSize, 'Logical Sector Size', 4).getUint32(0, true),
     physicalSectorSize: need(Guids.PhysicalSectorSize, 'Physical Sector Size', 4).getUint32(0, true),
   };
+  const loc = items.get(Guids.ParentLocator);
+  if (loc && loc.length >= 20) {
+    const lv = viewOf(loc);
+    const count = lv.getUint16(18, true);
+    const pairs: Record<string, string> = {};
+    const text = (at: number, length: number) => (at + length <= loc.length && length % 2 === 0 ? new TextDecoder('utf-16le').decode(loc.subarray(at, at + length)) : undefined);
+    for (let i = 0; i < count && 20 + 12 * (i + 1) <= loc.length; i++) {
+      const e = 20 + 12 * i;
+      const k = text(lv.getUint32(e, true), lv.getUint16(e + 8, true));
+      const value = text(lv.getUint32(e + 4, true), lv.getUint16(e + 10, true));
+      if (k !== undefined && value !== undefined) pairs[k] = value;
+    }
+    md.parentLocator = pairs;
+  }
   const p83 = items.get('BECA12AB-B2E6-4523-93EF-C309E000C746');
   if (p83 && p83.length >= 16) md.page83 = guidString(p83, 0);
   if (md.blockSize < MiB || md.blockSize > 256 * MiB || (md.blockSize & (md.blockSize - 1)) !== 0) throw new DiskProbeError(ErrorCode.CORRUPT, `BlockSize ${md.blockSize} is not a power of two from 1 to 256 MiB`, { ...where, structure: 'File Parameters', field: 'BlockSize', value: md.blockSize });
@@ -172,6 +189,8 @@ class VhdxDisk implements Disk {
   readonly subformat: string;
   readonly size: number;
   readonly label: string;
+  readonly backing?: Disk;
+  private readonly bitmaps = new Map<number, Promise<Uint8Array>>();
 
   constructor(
     /** The file, or the file with its log replayed over it. */
@@ -183,10 +202,28 @@ class VhdxDisk implements Disk {
     readonly findings: Finding[],
     private readonly header: HeaderInfo,
     fixed: boolean,
+    parent?: Disk,
   ) {
     this.size = md.virtualSize;
     this.label = source.label;
-    this.subformat = fixed ? 'fixed' : 'dynamic';
+    this.subformat = parent ? 'differencing' : fixed ? 'fixed' : 'dynamic';
+    if (parent) this.backing = parent;
+  }
+
+  /** The sector bitmap block of chunk `c` (1 MiB: a bit per logical sector, least significant first). */
+  private bitmap(c: number, signal?: AbortSignal): Promise<Uint8Array | undefined> {
+    const entry = this.bat[c * (this.chunkRatio + 1) + this.chunkRatio] ?? 0;
+    if (entry % 8 !== State.FULLY_PRESENT) return Promise.resolve(undefined);
+    let p = this.bitmaps.get(c);
+    if (!p) {
+      const at = Math.floor(entry / MiB) * MiB;
+      if (at + MiB > this.data.size) return Promise.reject(new DiskProbeError(ErrorCode.CORRUPT, `the sector bitmap of chunk ${c} lies past the end of the file`, { layer: 'container', format: 'vhdx', device: this.label, structure: 'BAT entry', value: at }));
+      p = this.data.read(at, MiB, signal);
+      p.catch(() => this.bitmaps.delete(c));
+      this.bitmaps.set(c, p);
+      if (this.bitmaps.size > 4) this.bitmaps.delete(this.bitmaps.keys().next().value!);
+    }
+    return p;
   }
 
   get facts(): Record<string, unknown> {
@@ -196,6 +233,7 @@ class VhdxDisk implements Disk {
       physicalSectorSize: this.md.physicalSectorSize,
       leaveBlocksAllocated: (this.md.flags & FileParametersFlags.LeaveBlockAllocated) !== 0,
       hasParent: (this.md.flags & FileParametersFlags.HasParent) !== 0,
+      parentLocator: this.md.parentLocator,
       page83: this.md.page83,
       chunkRatio: this.chunkRatio,
       batEntries: this.bat.length,
@@ -237,8 +275,39 @@ class VhdxDisk implements Disk {
         const fileAt = Math.floor(entry / MiB) * MiB + inBlock;
         if (fileAt + n > this.data.size) throw new DiskProbeError(ErrorCode.CORRUPT, `payload block ${block} at ${fileAt - inBlock} lies past the end of the file`, { layer: 'container', format: 'vhdx', device: this.label, structure: 'BAT entry', value: index });
         work.push(readInto(this.data, fileAt, slot, signal));
+      } else if (state === State.PARTIALLY_PRESENT && this.backing) {
+        // Sectors whose bit is set are in this file, the others in the parent: in runs.
+        const blockAt = Math.floor(entry / MiB) * MiB;
+        const parent = this.backing;
+        const ls = this.md.logicalSectorSize;
+        const from = pos;
+        work.push(
+          this.bitmap(Math.floor(block / this.chunkRatio), signal).then(async (bits) => {
+            const parts: Promise<void>[] = [];
+            const first = (block % this.chunkRatio) * (bs / ls);
+            let at = inBlock;
+            const stop = inBlock + n;
+            while (at < stop) {
+              const k = first + Math.floor(at / ls);
+              const set = bits !== undefined && ((bits[k >> 3]! >> (k & 7)) & 1) === 1;
+              let end = Math.min(stop, (Math.floor(at / ls) + 1) * ls);
+              while (end < stop) {
+                const j = first + Math.floor(end / ls);
+                if ((bits !== undefined && ((bits[j >> 3]! >> (j & 7)) & 1) === 1) !== set) break;
+                end = Math.min(stop, end + ls);
+              }
+              const part = slot.subarray(at - inBlock, end - inBlock);
+              if (set) parts.push(readInto(this.data, blockAt + at, part, signal));
+              else parts.push(readInto(parent, from - inBlock + at, part, signal));
+              at = end;
+            }
+            await Promise.all(parts);
+          }),
+        );
+      } else if (state === State.NOT_PRESENT && this.backing) {
+        work.push(readInto(this.backing, pos, slot, signal));
       } else if (state === State.PARTIALLY_PRESENT) {
-        throw new DiskProbeError(ErrorCode.UNSUPPORTED, `payload block ${block} is partially present: a differencing disk's state, not read by this version`, { layer: 'container', format: 'vhdx', device: this.label, structure: 'BAT entry', value: index });
+        throw new DiskProbeError(ErrorCode.CORRUPT, `payload block ${block} is partially present in a disk with no parent`, { layer: 'container', format: 'vhdx', device: this.label, structure: 'BAT entry', value: index });
       } else slot.fill(0);
       pos += n;
     }
@@ -247,7 +316,7 @@ class VhdxDisk implements Disk {
 }
 
 /** Opens a VHDX (fixed or dynamic, empty log). */
-export async function openVhdx(source: BlockDevice, options: OpenOptions): Promise<Disk> {
+export async function openVhdx(source: BlockDevice, options: OpenOptions, openDisk: (dev: BlockDevice, options: OpenOptions) => Promise<Disk>): Promise<Disk> {
   let dev = source;
   const { signal } = options;
   const where: Where = { layer: 'container', format: 'vhdx', device: dev.label };
@@ -263,10 +332,11 @@ export async function openVhdx(source: BlockDevice, options: OpenOptions): Promi
   const mdRegion = regions.get(Guids.MetadataRegion);
   if (!batRegion || !mdRegion) throw new DiskProbeError(ErrorCode.CORRUPT, 'the region table lacks the BAT or the metadata region', { ...where, structure: 'region table' });
   const md = await readMetadata(dev, mdRegion, where, signal);
-  if (md.flags & FileParametersFlags.HasParent) throw new DiskProbeError(ErrorCode.UNSUPPORTED, 'a differencing VHDX (HasParent): not read by this version', { ...where, structure: 'File Parameters', field: 'HasParent' });
+  const differencing = (md.flags & FileParametersFlags.HasParent) !== 0;
   const chunkRatio = (2 ** 23 * md.logicalSectorSize) / md.blockSize;
   const dataBlocks = Math.ceil(md.virtualSize / md.blockSize);
-  const entries = dataBlocks + Math.floor((dataBlocks - 1) / chunkRatio);
+  // [MS-VHDX] 2.5: a differencing disk has a sector bitmap entry for every chunk, even the last.
+  const entries = differencing ? Math.ceil(dataBlocks / chunkRatio) * (chunkRatio + 1) : dataBlocks + Math.floor((dataBlocks - 1) / chunkRatio);
   if (entries * 8 > batRegion.length || entries * 8 > MAX_BAT_BYTES) throw new DiskProbeError(ErrorCode.CORRUPT, `the BAT region (${batRegion.length} bytes) is smaller than the ${entries} entries the disk needs`, { ...where, structure: 'BAT', offset: batRegion.offset, value: batRegion.length });
   const raw = await dev.read(batRegion.offset, entries * 8, signal);
   const v = viewOf(raw);
@@ -282,5 +352,39 @@ export async function openVhdx(source: BlockDevice, options: OpenOptions): Promi
     if (state === State.FULLY_PRESENT) present++;
   }
   const fixed = present === dataBlocks && dataBlocks > 0 && (md.flags & FileParametersFlags.LeaveBlockAllocated) !== 0;
-  return new VhdxDisk(dev, file, md, bat, chunkRatio, findings, header, fixed);
+  const parent = differencing ? await openParent(file, md, options, where, findings, openDisk) : undefined;
+  return new VhdxDisk(dev, file, md, bat, chunkRatio, findings, header, fixed, parent);
+}
+
+const MAX_CHAIN_DEPTH = 16;
+
+/** The parent of a differencing VHDX, by its locator's relative path, then the absolute one's name. */
+async function openParent(file: BlockDevice, md: Metadata, options: OpenOptions, where: Where, findings: Finding[], openDisk: (dev: BlockDevice, options: OpenOptions) => Promise<Disk>): Promise<Disk> {
+  const loc = md.parentLocator ?? {};
+  const names = [loc.relative_path, loc.absolute_win32_path?.split('\\').pop(), loc.volume_path?.split('\\').pop()]
+    .filter((n): n is string => !!n)
+    .map((n) => n.replace(/\\/g, '/').replace(/^\.\//, ''));
+  if (!names.length) throw new DiskProbeError(ErrorCode.CORRUPT, 'a differencing VHDX whose parent locator names no path', { ...where, structure: 'parent locator' });
+  if (!options.resolver) throw new DiskProbeError(ErrorCode.REFUSED, `the differencing VHDX's parent is "${names[0]}"; pass a resolver to read it`, { ...where, structure: 'parent locator', value: names[0] });
+  const chain = options.chain ?? { depth: 0, seen: new Set<string>() };
+  const self = file.path ?? file.label;
+  if (chain.seen.has(self)) throw new DiskProbeError(ErrorCode.REFUSED, 'the chain of parent disks loops back to a disk already in it', { ...where, structure: 'parent locator' });
+  if (chain.depth + 1 > MAX_CHAIN_DEPTH) throw new DiskProbeError(ErrorCode.LIMIT, `chain of parent disks deeper than ${MAX_CHAIN_DEPTH}`, { ...where, structure: 'parent locator' });
+  let last: unknown;
+  for (const name of [...new Set(names)]) {
+    try {
+      const dev = await options.resolver({ name, kind: 'parent', from: file.label, fromDevice: file, format: 'vhdx' }, options.signal);
+      const popts: OpenOptions = { ...options, chain: { depth: chain.depth + 1, seen: new Set([...chain.seen, self]) } };
+      delete popts.format;
+      const parent = await openDisk(dev, popts);
+      const linkage = loc.parent_linkage?.replace(/[{}]/g, '').toUpperCase();
+      const theirs = parent.format === 'vhdx' ? String((parent.facts.header as { dataWriteGuid?: string } | undefined)?.dataWriteGuid ?? '') : undefined;
+      if (linkage && theirs !== undefined && linkage !== theirs) findings.push({ severity: 'warning', code: 'vhdx.parent-linkage', message: `parent_linkage ${linkage} is not the parent's DataWriteGuid ${theirs}: the parent changed after this disk was made` });
+      return parent;
+    } catch (e) {
+      if (!(e instanceof DiskProbeError) || e.code === ErrorCode.ABORTED || e.code === ErrorCode.LIMIT || (e.code === ErrorCode.REFUSED && /loops/.test(e.message))) throw e;
+      last = e;
+    }
+  }
+  throw last instanceof DiskProbeError ? last : new DiskProbeError(ErrorCode.MISSING, 'no parent locator path led to a readable parent', { ...where, structure: 'parent locator' });
 }
