@@ -281,3 +281,18 @@ describe('a differencing VHDX (fixtures/vhdx.sh; vhdimount is the oracle)', () =
     expect(disk.findings?.map((f) => f.code)).toContain('vhdx.parent-linkage');
   });
 });
+
+describe('VHDX block and sector sizes (fixtures/vhdx.sh)', () => {
+  const DIR = join(__dirname, '../../fixtures/vhdx');
+  it('reads 4096-byte logical sectors as vhdimount does, and 256 MiB blocks as qemu-img does', async () => {
+    const ls = JSON.parse(readFileSync(join(DIR, 'ls4096.facts.json'), 'utf8')) as { vhdimountSha256: string; vhdiinfo: string };
+    const a = await openDisk(fromBytes(new Uint8Array(readFileSync(join(DIR, 'ls4096.vhdx'))), 'ls4096.vhdx'));
+    expect(a.facts.logicalSectorSize).toBe(Number(/Bytes per sector\s*:\s*(\d+)/.exec(ls.vhdiinfo)![1]));
+    expect(sha256(await whole(a))).toBe(ls.vhdimountSha256);
+    const bs = JSON.parse(readFileSync(join(DIR, 'bs256.facts.json'), 'utf8')) as { rawSha256: string; blockSize: number; qemuImgInfo: { 'virtual-size': number } };
+    const b = await openDisk(fromBytes(new Uint8Array(readFileSync(join(DIR, 'bs256.vhdx'))), 'bs256.vhdx'));
+    expect(b.facts.blockSize).toBe(bs.blockSize);
+    expect(b.size).toBe(bs.qemuImgInfo['virtual-size']);
+    expect(sha256(await whole(b))).toBe(bs.rawSha256);
+  });
+});
