@@ -296,3 +296,34 @@ describe('VHDX block and sector sizes (fixtures/vhdx.sh)', () => {
     expect(sha256(await whole(b))).toBe(bs.rawSha256);
   });
 });
+
+describe('every VHD and VHDX fixture of fixtures/vhd and fixtures/vhdx through every device kind', () => {
+  const cases: [string, string, () => string][] = [
+    ['vhd', 'child.vhd', () => (JSON.parse(readFileSync(join(__dirname, '../../fixtures/vhd/chain.facts.json'), 'utf8')) as { vhdimountChildSha256: string }).vhdimountChildSha256],
+    ['vhd', 'parent.vhd', () => (JSON.parse(readFileSync(join(__dirname, '../../fixtures/vhd/chain.facts.json'), 'utf8')) as { qemuParentRawSha256: string }).qemuParentRawSha256],
+    ['vhdx', 'ls4096.vhdx', () => (JSON.parse(readFileSync(join(__dirname, '../../fixtures/vhdx/ls4096.facts.json'), 'utf8')) as { vhdimountSha256: string }).vhdimountSha256],
+    ['vhdx', 'bs256.vhdx', () => (JSON.parse(readFileSync(join(__dirname, '../../fixtures/vhdx/bs256.facts.json'), 'utf8')) as { rawSha256: string }).rawSha256],
+    ['vhdx', 'parent.vhdx', () => (JSON.parse(readFileSync(join(__dirname, '../../fixtures/vhdx/chain.facts.json'), 'utf8')) as { qemuParentRawSha256: string }).qemuParentRawSha256],
+  ];
+  for (const [dir, file, want] of cases) {
+    for (const kind of DEVICE_KINDS) {
+      it(`${dir}/${file} through the ${kind.name} device`, async () => {
+        const base = join(__dirname, '../../fixtures', dir);
+        const opened: BlockDevice[] = [];
+        const dev = await kind.open(join(base, file));
+        try {
+          const disk = await openDisk(dev, {
+            resolver: async (ref) => {
+              const d = await kind.open(join(base, ref.name));
+              opened.push(d);
+              return d;
+            },
+          });
+          expect(sha256(await whole(disk))).toBe(want());
+        } finally {
+          await Promise.all([dev, ...opened].map((d) => d.close?.()));
+        }
+      });
+    }
+  }
+});
