@@ -4,7 +4,6 @@
  * whole, qemu's size rule, and hostile files give a DiskProbeError or a disk, quickly; a VHDX
  * whose log holds entries is refused by name rather than read wrongly.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,24 +14,14 @@ import { DiskProbeError, ErrorCode, fromBytes, openDisk, readChunks, type BlockD
 import { crc32cUpdate } from '../../src/util/crc32c.js';
 import { runCli } from '../helpers/cli.js';
 import { DEVICE_KINDS, stopFixtureServer } from '../helpers/devices.js';
+import { randomReadsAgree, sha256, whole } from '../helpers/reads.js';
 import { openImage } from '../../src/node/index.js';
 import { checkVhdIntegrity } from '../../src/container/vhd/integrity.js';
 
 const IMAGES = join(__dirname, '../../fixtures/images');
 afterAll(() => stopFixtureServer());
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const load = (p: string) => new Uint8Array(readFileSync(join(IMAGES, p)));
 const facts = (p: string) => JSON.parse(readFileSync(join(IMAGES, `${p}.facts.json`), 'utf8')) as { rawSha256: string; qemuImgInfoPinned?: { 'virtual-size': number }; qemuImgInfo: { 'virtual-size': number } };
-
-async function whole(dev: BlockDevice): Promise<Uint8Array> {
-  const out = new Uint8Array(dev.size);
-  let at = 0;
-  for await (const c of readChunks(dev, { chunkSize: 1 << 20 })) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 describe('VHD and VHDX', () => {
   for (const name of ['vhd/dynamic.vhd', 'vhd/fixed.vhd', 'vhd/fixed-force.vhd', 'vhdx/dynamic.vhdx', 'vhdx/fixed.vhdx']) {
@@ -40,18 +29,7 @@ describe('VHD and VHDX', () => {
       const disk = await openDisk(fromBytes(load(name), name));
       const bytes = await whole(disk);
       expect(sha256(bytes)).toBe(facts(name).rawSha256);
-      await fc.assert(
-        fc.asyncProperty(fc.integer({ min: 0, max: disk.size }), fc.integer({ min: 0, max: 3_000_000 }), fc.boolean(), async (offset, n, into) => {
-          const length = Math.min(n, disk.size - offset);
-          let got: Uint8Array;
-          if (into) {
-            got = new Uint8Array(length).fill(0xa5);
-            await disk.readInto!(offset, got);
-          } else got = await disk.read(offset, length);
-          if (sha256(got) !== sha256(bytes.subarray(offset, offset + length))) expect.fail(`${into ? 'readInto' : 'read'}(${offset}, ${length}) differs`);
-        }),
-        { numRuns: 30 },
-      );
+      await randomReadsAgree(disk, bytes, 30, 3_000_000);
     });
   }
 

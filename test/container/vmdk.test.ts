@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DiskProbeError, fromBytes, openDisk, readChunks, type BlockDevice, type Disk, type Resolver } from '../../src/index.js';
 import { openImage } from '../../src/node/index.js';
 import { DEVICE_KINDS, stopFixtureServer } from '../helpers/devices.js';
+import { randomReadsAgree, sha256, whole } from '../helpers/reads.js';
 import { checkVmdkIntegrity } from '../../src/container/vmdk/index.js';
 
 const DIR = join(__dirname, '../../fixtures/vmdk');
@@ -20,17 +21,6 @@ type Facts = { file: string; rawSha256?: string; convert: { exitCode: number }; 
 const all = readdirSync(DIR)
   .filter((f) => f.endsWith('.facts.json'))
   .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Facts);
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-async function whole(dev: BlockDevice): Promise<Uint8Array> {
-  const out = new Uint8Array(dev.size);
-  let at = 0;
-  for await (const chunk of readChunks(dev, { chunkSize: 1 << 20 })) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
 
 /** The fixture in memory, with a resolver that serves its siblings from memory too. */
 async function inMemory(file: string, dir = DIR): Promise<Disk> {
@@ -75,18 +65,7 @@ describe('VMDK variants qemu-img reads', () => {
         expect(sha256(bytes)).toBe(f.rawSha256);
         const mem = await inMemory(f.file);
         expect(sha256(await whole(mem))).toBe(f.rawSha256);
-        await fc.assert(
-          fc.asyncProperty(fc.integer({ min: 0, max: image.disk.size }), fc.integer({ min: 0, max: 300_000 }), fc.boolean(), async (offset, n, into) => {
-            const length = Math.min(n, image.disk.size - offset);
-            let got: Uint8Array;
-            if (into) {
-              got = new Uint8Array(length).fill(0xa5);
-              await image.disk.readInto!(offset, got);
-            } else got = await image.disk.read(offset, length);
-            if (sha256(got) !== sha256(bytes.subarray(offset, offset + length))) expect.fail(`${into ? 'readInto' : 'read'}(${offset}, ${length}) differs`);
-          }),
-          { numRuns: 30 },
-        );
+        await randomReadsAgree(image.disk, bytes, 30);
       } finally {
         await image.close();
       }
