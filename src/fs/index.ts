@@ -7,11 +7,13 @@ import { DiskProbeError, ErrorCode } from '../errors.js';
 import { probeContent } from '../volume/content.js';
 import { ExtFileSystem } from './ext/reader.js';
 import { XfsFileSystem } from './xfs/reader.js';
+import { FatFileSystem } from './fat/reader.js';
 import type { FileSystem } from './types.js';
 
 export type { DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions, Timestamp } from './types.js';
 export { ExtFileSystem } from './ext/reader.js';
 export { XfsFileSystem } from './xfs/reader.js';
+export { FatFileSystem } from './fat/reader.js';
 
 /** Options of {@link openFileSystem}. */
 export interface OpenFileSystemOptions {
@@ -29,6 +31,8 @@ export async function openFileSystem(volume: BlockDevice, options: OpenFileSyste
       return ExtFileSystem.open(volume, options.signal);
     case 'xfs':
       return XfsFileSystem.open(volume, options.signal);
+    case 'vfat':
+      return FatFileSystem.open(volume, options.signal);
     default:
       // A damaged primary superblock: let the ext reader look for its backup.
       if (content.type === 'unknown' || content.type === 'zero') {

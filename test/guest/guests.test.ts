@@ -217,7 +217,7 @@ describe('the CLI on guests', () => {
     expect(out.guests).toHaveLength(1);
     expect(out.guests[0]!.identity.distro).toBe('debian');
     expect(out.guests[0]!.fs).toBeUndefined();
-    expect(out.guests[0]!.mounted.map((m: { path: string; volume: string }) => `${m.path}=${m.volume}`)).toEqual(['/=p3', '/boot=p2']);
+    expect(out.guests[0]!.mounted.map((m: { path: string; volume: string }) => `${m.path}=${m.volume}`)).toEqual(['/=p3', '/boot=p2', '/boot/efi=p1']);
   });
 
   it('cat and ls without --volume use the guest view; several guests ask for --volume', async () => {

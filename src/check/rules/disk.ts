@@ -2,6 +2,8 @@
  * Disk-level items (CHECKS.md "Image-level items", disk.*; vendor-checks.md B1–B11, C1–C5):
  * partition table, boot mode, filesystems, their state and free space, and where the root lives.
  */
+import { DiskProbeError } from '../../errors.js';
+import { openFileSystem } from '../../fs/index.js';
 import { GptType } from '../../volume/gpt/types.js';
 import type { Volume } from '../../volume/types.js';
 import { guestFile, mountedStats, type CheckContext } from '../context.js';
@@ -41,7 +43,7 @@ export function bootMode(ctx: CheckContext): BootMode | undefined {
     }
   }
   const esp = parts.find((v) => v.type === GptType.EFI_SYSTEM || v.type === '0xef');
-  if (esp) evidence.push({ source: esp.id, value: `EFI system partition (${esp.content.type}); the loader files in it are not read by this version` });
+  if (esp) evidence.push({ source: esp.id, value: `EFI system partition (${esp.content.type})` });
   else evidence.push({ source: t.scheme === 'none' ? 'disk' : `${t.scheme.toUpperCase()} partition table`, value: 'no EFI system partition', absent: true });
   const uefi = !!esp;
   const mode = bios && uefi ? 'both' : bios ? 'bios' : uefi ? 'uefi' : 'none';
@@ -340,11 +342,30 @@ export const diskUefiFallback: Rule = {
   scope: 'disk',
   severity: 'FAILED',
   names: {},
-  async run(ctx) {
+  async run(ctx, _profile, bad) {
     const b = bootMode(ctx);
     if (!b) return noLayout(ctx);
     if (!b.uefi) return skipped('no EFI system partition: the disk does not boot by UEFI', b.evidence);
-    return error(`the EFI system partition ${b.esp!.id} is ${b.esp!.content.type}, whose files this version does not read, so \\EFI\\BOOT\\BOOTX64.EFI cannot be confirmed`, b.evidence);
+    const esp = b.esp!;
+    let fs;
+    try {
+      fs = await ctx.memo(`fs:${esp.id}`, () => openFileSystem(esp, ctx.signal ? { signal: ctx.signal } : {}));
+    } catch (e) {
+      if (!(e instanceof DiskProbeError)) throw e;
+      return error(`the EFI system partition ${esp.id} (${esp.content.type}) could not be read: ${e.message}`, b.evidence);
+    }
+    // Firmware looks for the fallback loader without regard to case (FAT).
+    const loader = '/EFI/BOOT/BOOTX64.EFI';
+    const found = await fs.stat(loader).catch((e: unknown) => {
+      if (e instanceof DiskProbeError) return undefined;
+      throw e;
+    });
+    if (found?.type === 'file') return ok(`\\EFI\\BOOT\\BOOTX64.EFI is on ${esp.id} (${found.size} bytes)`, [{ source: `${esp.id}:${loader}`, value: `${found.size} bytes` }]);
+    const efi = await fs.readdir('/EFI').then(
+      (l) => l.map((e) => e.name),
+      () => [] as string[],
+    );
+    return notMet(bad, `no \\EFI\\BOOT\\BOOTX64.EFI on ${esp.id}: firmware that boots the disk without its own boot entries (a new VM) finds no loader`, [{ source: `${esp.id}:${loader}`, absent: true }, { source: `${esp.id}:/EFI`, value: efi.length ? efi.join(', ') : 'empty or absent' }], 'Install the loader at the fallback path too (grub-install --removable, or copy shimx64.efi/grubx64.efi to \\EFI\\BOOT\\BOOTX64.EFI).');
   },
 };
 
