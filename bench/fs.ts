@@ -4,7 +4,9 @@
  * of a 1 GiB file (diskprobe's stream). ext4 beside debugfs (`ls -l` of every directory, which
  * reads every inode; `dump`) and sleuthkit (`fls -r -l`, `icat`); XFS beside xfs_db (`ls` of
  * every directory: entries only) and, as root, the kernel (a read-only loop mount: `find` with
- * a stat of each entry, `cat` of the file). Images are made once and kept in bench/.work.
+ * a stat of each entry, `cat` of the file); NTFS beside sleuthkit (`fls -r -l`, `icat`) and,
+ * as root, ntfs-3g (a read-only FUSE mount: `find` with a stat, `cat`). Images are made once
+ * and kept in bench/.work.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -81,6 +83,32 @@ function xfsImage(work: string, fileBytes: number): string | undefined {
     rmSync(image, { force: true });
     throw e;
   } finally {
+    rmSync(mnt, { recursive: true, force: true });
+    rmSync(tree, { recursive: true, force: true });
+  }
+  return image;
+}
+
+/** NTFS: mkntfs, then the tree copied in through an ntfs-3g mount (root only). */
+function ntfsImage(work: string, fileBytes: number): string | undefined {
+  const image = join(work, `ntfs-walk-${DIRS * PER_DIR}-${fileBytes}.raw`);
+  if (existsSync(image)) return image;
+  if (!have('mkntfs') || !have('ntfs-3g') || process.getuid?.() !== 0) return undefined;
+  const tree = makeTree(work, fileBytes);
+  const partial = `${image}.partial`;
+  execFileSync('truncate', ['-s', String(fileBytes + (1 << 30)), partial]);
+  execFileSync('mkntfs', ['-q', '-Q', '-F', partial], { stdio: 'ignore' });
+  const mnt = mkdtempSync(join(work, 'mnt-'));
+  try {
+    execFileSync('ntfs-3g', [partial, mnt]);
+    try {
+      execFileSync('cp', ['-r', `${tree}/.`, mnt]);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+    execFileSync('mv', [partial, image]);
+  } finally {
+    rmSync(partial, { force: true });
     rmSync(mnt, { recursive: true, force: true });
     rmSync(tree, { recursive: true, force: true });
   }
@@ -176,6 +204,33 @@ export async function benchFilesystems(work: string, fileBytes: number, runs: nu
     }
     rows.push(`| XFS | walk ${d.count} entries, lstat each | ${d.walk.toFixed(2)} s | xfs_db ls (entries only): ${cell(xfsDbWalk)} s; kernel (loop mount, find with stat): ${cell(kernelWalk)} s |`);
     rows.push(`| XFS | read a ${size} file | ${d.read.toFixed(2)} GB/s | kernel (loop mount, cat): ${rate(kernelRead)} GB/s |`);
+  }
+
+  const ntfs = ntfsImage(work, fileBytes);
+  if (!ntfs) rows.push('| NTFS | (needs ntfs-3g and root for a FUSE mount to make the image) | | |');
+  else {
+    const d = await diskprobe(ntfs, runs);
+    const flsWalk = have('fls') ? timeCommand('fls', ['-r', '-l', ntfs], runs) : undefined;
+    const ino = have('ifind') ? execFileSync('ifind', ['-n', '/big', ntfs], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() : undefined;
+    const icat = have('icat') && ino ? timeCommand('sh', ['-c', `icat '${ntfs}' ${ino} > /dev/null`], runs) : undefined;
+    let fuseWalk: number | undefined;
+    let fuseRead: number | undefined;
+    const mnt = mkdtempSync(join(work, 'mnt-'));
+    try {
+      execFileSync('ntfs-3g', ['-o', 'ro', ntfs, mnt]);
+      try {
+        fuseWalk = timeCommand('sh', ['-c', `find '${mnt}' -printf '%s %i\\n' > /dev/null`], runs);
+        fuseRead = timeCommand('sh', ['-c', `cat '${mnt}/big' > /dev/null`], runs);
+      } finally {
+        execFileSync('umount', [mnt]);
+      }
+    } catch {
+      // no FUSE here: ntfs-3g's figures are n/a
+    } finally {
+      rmSync(mnt, { recursive: true, force: true });
+    }
+    rows.push(`| NTFS | walk ${d.count} entries, lstat each | ${d.walk.toFixed(2)} s | fls -r -l: ${cell(flsWalk)} s; ntfs-3g (FUSE, find with stat): ${cell(fuseWalk)} s |`);
+    rows.push(`| NTFS | read a ${size} file | ${d.read.toFixed(2)} GB/s | icat: ${rate(icat)} GB/s; ntfs-3g (FUSE, cat): ${rate(fuseRead)} GB/s |`);
   }
   return rows;
 }

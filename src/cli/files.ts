@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DiskProbeError } from '../errors.js';
-import { openFileSystem, type DirEntry, type FileSystem, type Stats, type Timestamp } from '../fs/index.js';
+import { openFileSystem, READABLE_FILESYSTEMS, type DirEntry, type FileSystem, type Stats, type Timestamp } from '../fs/index.js';
 import { openImage, type OpenedImage } from '../node/image.js';
 import { readLayout, type Volume } from '../volume/index.js';
 import { inspectLayout } from '../guest/index.js';
@@ -68,7 +68,7 @@ async function openVolumeFs(image: string, volumeArg: string | undefined): Promi
       const { guests } = await inspectLayout(layout);
       if (guests.length === 1) return { fs: guests[0]!.fs, volume: layout.volumes.find((v) => v.id === guests[0]!.root)!, opened };
       if (guests.length > 1) throw new UsageError(`several operating systems (roots ${guests.map((g) => g.root).join(', ')}); choose one with --volume`);
-      const readable = layout.volumes.filter((v) => ['ext2', 'ext3', 'ext4', 'ext4dev', 'xfs'].includes(v.content.type) && v.problem === undefined);
+      const readable = layout.volumes.filter((v) => READABLE_FILESYSTEMS.includes(v.content.type) && v.problem === undefined);
       if (readable.length !== 1) {
         throw new UsageError(`${readable.length === 0 ? 'no volume holds a filesystem diskprobe reads' : `several volumes hold filesystems (${readable.map((v) => v.id).join(', ')})`}; choose one with --volume`);
       }

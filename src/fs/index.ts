@@ -1,6 +1,6 @@
 /**
  * The filesystem layer: `openFileSystem(volume)` recognises what a volume holds and opens it
- * with the reader for it. This version reads ext2, ext3, ext4 and XFS; NTFS and FAT follow.
+ * with the reader for it. This version reads ext2, ext3, ext4, XFS, FAT12/16/32 and NTFS.
  */
 import type { BlockDevice } from '../device/types.js';
 import { DiskProbeError, ErrorCode } from '../errors.js';
@@ -8,12 +8,17 @@ import { probeContent } from '../volume/content.js';
 import { ExtFileSystem } from './ext/reader.js';
 import { XfsFileSystem } from './xfs/reader.js';
 import { FatFileSystem } from './fat/reader.js';
+import { NtfsFileSystem } from './ntfs/reader.js';
 import type { FileSystem } from './types.js';
 
 export type { DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions, Timestamp } from './types.js';
 export { ExtFileSystem } from './ext/reader.js';
 export { XfsFileSystem } from './xfs/reader.js';
 export { FatFileSystem } from './fat/reader.js';
+export { NtfsFileSystem } from './ntfs/reader.js';
+
+/** The volume content types (as `probeContent` names them) that {@link openFileSystem} reads. */
+export const READABLE_FILESYSTEMS: readonly string[] = ['ext2', 'ext3', 'ext4', 'ext4dev', 'xfs', 'vfat', 'ntfs'];
 
 /** Options of {@link openFileSystem}. */
 export interface OpenFileSystemOptions {
@@ -33,6 +38,8 @@ export async function openFileSystem(volume: BlockDevice, options: OpenFileSyste
       return XfsFileSystem.open(volume, options.signal);
     case 'vfat':
       return FatFileSystem.open(volume, options.signal);
+    case 'ntfs':
+      return NtfsFileSystem.open(volume, options.signal);
     default:
       // A damaged primary superblock: let the ext reader look for its backup.
       if (content.type === 'unknown' || content.type === 'zero') {
