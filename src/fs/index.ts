@@ -42,11 +42,17 @@ export async function openFileSystem(volume: BlockDevice, options: OpenFileSyste
       return NtfsFileSystem.open(volume, options.signal);
     default:
       // A damaged primary superblock: let the ext reader look for its backup.
+      // A damaged NTFS boot sector: let the NTFS reader look for the backup at the volume's end.
       if (content.type === 'unknown' || content.type === 'zero') {
         try {
           return await ExtFileSystem.open(volume, options.signal);
         } catch (e) {
           if (!(e instanceof DiskProbeError) || e.code !== ErrorCode.BAD_MAGIC) throw e;
+        }
+        try {
+          return await NtfsFileSystem.open(volume, options.signal);
+        } catch (e) {
+          if (!(e instanceof DiskProbeError) || (e.code !== ErrorCode.BAD_MAGIC && e.code !== ErrorCode.CORRUPT && e.code !== ErrorCode.TRUNCATED) || e.structure !== 'NTFS boot sector') throw e;
         }
       }
       throw new DiskProbeError(ErrorCode.UNSUPPORTED, content.type === 'unknown' || content.type === 'zero' ? 'no filesystem diskprobe reads was found' : `${content.type} is not read by this version of diskprobe`, {

@@ -41,6 +41,8 @@ export const FA = {
   OFFLINE: 0x1000,
   NOT_INDEXED: 0x2000,
   ENCRYPTED: 0x4000,
+  /** Reported for directories (Windows' FILE_ATTRIBUTE_DIRECTORY); not stored in $STANDARD_INFORMATION. */
+  DIRECTORY_ATTRIBUTE: 0x10,
   /** In $FILE_NAME only: the name is a directory's. */
   DIRECTORY: 0x10000000,
 } as const;
@@ -49,6 +51,7 @@ export const FA_NAMES: [number, string][] = [
   [FA.READONLY, 'readonly'],
   [FA.HIDDEN, 'hidden'],
   [FA.SYSTEM, 'system'],
+  [FA.DIRECTORY_ATTRIBUTE, 'directory'],
   [FA.ARCHIVE, 'archive'],
   [FA.TEMPORARY, 'temporary'],
   [FA.SPARSE, 'sparse'],
@@ -184,6 +187,9 @@ export function applyFixups(raw: Uint8Array, magic: string, where: Where): Uint8
   return r;
 }
 
+/** VCNs are 64-bit; files are limited to 2^64 bytes. diskprobe reads up to 2^48 clusters. */
+const MAX_VCN = 2 ** 48;
+
 /** One run of a non-resident attribute: `count` clusters from `vcn`, at `lcn` (-1: sparse). */
 export interface Run {
   vcn: number;
@@ -254,7 +260,7 @@ export function decodeRuns(bytes: Uint8Array, at: number, end: number, startVcn:
     if (p + 1 + lb + ob > end) fail('a run extends past its attribute');
     let count = 0;
     for (let i = lb - 1; i >= 0; i--) count = count * 256 + bytes[p + 1 + i]!;
-    if (bytes[p + lb]! & 0x80 || count === 0 || !Number.isSafeInteger(count) || count > clusters) fail(`a run of ${count} clusters (the volume has ${clusters})`);
+    if (bytes[p + lb]! & 0x80 || count === 0 || vcn + count > MAX_VCN) fail(`a run of ${count} clusters from VCN ${vcn}`);
     if (ob === 0) runs.push({ vcn, lcn: -1, count });
     else {
       let delta = bytes[p + lb + ob]! & 0x80 ? -1 : 0;

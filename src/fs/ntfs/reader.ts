@@ -768,7 +768,8 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
     const type = e.reparse ? typeOfTag(e.reparse.tag, isDir) : (e.interix?.type ?? (isDir ? 'directory' : 'file'));
     let size = 0;
     if (type === 'symlink') size = new TextEncoder().encode(this.targetOf(e)).length;
-    else if (type === 'file') size = e.attrs.find((a) => a.type === AT.DATA && a.name === '')?.size ?? 0;
+    // Interix devices, FIFOs and sockets have the size of their data, as ntfs-3g shows them.
+    else if (type !== 'directory') size = e.attrs.find((a) => a.type === AT.DATA && a.name === '')?.size ?? 0;
     let mode = MODE[type];
     if (type === 'file' && e.fileAttrs & FA.READONLY) mode = 0o100444;
     return { ino, mode, size, type, entry: e, stream: '' };
@@ -785,7 +786,9 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
 
   protected statOf(n: NtfsNode): Stats {
     const e = n.entry;
-    const flags = FA_NAMES.filter(([bit]) => e.fileAttrs & bit).map(([, name]) => name);
+    // As Windows and ntfs-3g report them: directories carry FILE_ATTRIBUTE_DIRECTORY.
+    const raw = (e.fileAttrs | (e.recordFlags & MFT_FLAG.DIRECTORY ? FA.DIRECTORY_ATTRIBUTE : 0)) >>> 0;
+    const flags = FA_NAMES.filter(([bit]) => raw & bit).map(([, name]) => name);
     if (e.reparse) flags.push(`reparse:${e.reparse.tagName}`);
     const links = e.names.filter((x) => x.ns !== NS.DOS).length;
     const s: Stats = {
@@ -802,7 +805,7 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
       ctime: e.times.changed,
       birthtime: e.times.created,
       flags,
-      rawFlags: e.fileAttrs,
+      rawFlags: raw,
     };
     const d = n.type === 'file' ? e.attrs.find((a) => a.type === AT.DATA && a.name === n.stream) : undefined;
     if (d) s.allocated = d.resident ? 0 : d.compressionUnit ? d.compressedSize : d.allocated;
