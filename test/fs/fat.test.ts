@@ -11,6 +11,7 @@ import { DiskProbeError, fromBytes, openDisk, openFileSystem, type BlockDevice, 
 import { DEVICE_KINDS, stopFixtureServer } from '../helpers/devices.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { mutationProperty } from './mutation.js';
+import { conformance, loadManifest } from '../fs-conformance.js';
 
 const DIR = join(FIXTURES, 'fat');
 type Facts = { files: Record<string, { sha256: string; size: number }>; fsck: string; blkid: Record<string, string> };
@@ -100,3 +101,21 @@ describe('hostile FAT', () => {
     await mutationProperty(fromBytes(b, 'fat12.img'), ranges, ['/', '/Deep', '/Deep/L2'], '/Big Binary File.bin');
   });
 });
+
+// The conformance tree, copied onto FAT32 by the kernel's vfat driver (fixtures/fat-tree.sh):
+// what FAT cannot hold (symlinks, devices, a name ending in a dot) was left out, and the
+// kernel's view of every path (sizes, 2-second times, the root's missing time) is the expectation.
+{
+  type TreeFacts = { tree: string; removed: string[]; files: Record<string, { type: string; size: number; mtime: { sec: number; nsec: number } }> };
+  const tf = JSON.parse(readFileSync(join(DIR, 'fat32-tree.facts.json'), 'utf8')) as TreeFacts;
+  let fs: Promise<FileSystem> | undefined;
+  conformance('fat32-tree', () => (fs ??= (async () => openFileSystem(await openDisk(await DEVICE_KINDS[0]!.open(join(DIR, 'fat32-tree.qcow2')), { format: 'qcow2' })))()), loadManifest(tf.tree), {
+    posixOwnership: false,
+    links: false,
+    removed: tf.removed,
+    facts: (path) => {
+      const f = tf.files[path];
+      return f && { size: f.type === 'directory' ? undefined : f.size, mtime: f.mtime, links: 1 };
+    },
+  });
+}
