@@ -45,7 +45,7 @@ export type {
 export { readLayout, listVolumes, probeContent, parseConfig, GPT_TYPE_NAMES, GptType, gptTypeName, MBR_TYPE_NAMES, mbrTypeName, classifyBootCode } from './volume/index.js';
 export type { LayoutOptions, ConfigSection, ConfigValue, PartitionTable, Volume, VolumeContent, VolumeGroupInfo, VolumeLayout, VolumeScheme } from './volume/index.js';
 
-export { openFileSystem, ExtFileSystem, XfsFileSystem } from './fs/index.js';
+export { openFileSystem, READABLE_FILESYSTEMS, ExtFileSystem, XfsFileSystem, FatFileSystem, NtfsFileSystem } from './fs/index.js';
 export type { OpenFileSystemOptions, DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions, Timestamp } from './fs/index.js';
 
 export { inspect, inspectLayout, readNetwork, parseYaml, YamlError, readPackages, readRpmSqlite, rpmHeaderPackage, SqliteFile, parseDpkgStatus, parseApkInstalled, parsePacmanDesc, listInitramfs, listInitramfsBytes, modulesIn, builtinModules, depModules, parseKernelConfig, GuestFileSystem, Services, SERVICES_OF_INTEREST, bzImageVersion, listKernels, readBoot, parseGrubCfg, parseGrubEnv, parseBlsEntry, parseMenuLst, compareVersions, parseSshdConfig, sshdEffective, SSHD_DEFAULTS, parsePasswd, parseShadow, parseAdjtime, passwordState, identify, fromOsRelease, fromReleaseLine, IDENTITY_FILES, elfArch, findVolume, splitMapperName, parseFstab, parseSpec, parseShellVars } from './guest/index.js';

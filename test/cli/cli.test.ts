@@ -282,12 +282,35 @@ describe('diskprobe ls, cat, stat', () => {
     expect(f.out).toMatch(/last mounted: \/mnt\/guest-root at 2024-01-02T03:04:05Z/);
   });
 
+  it('on NTFS and FAT: ls shows junctions, Windows symlinks and DOS-named files once; cat reads a named stream; stat -f says hibernated and dirty', async () => {
+    const features = fixturePath('ntfs/ntfs-features.qcow2');
+    const facts = JSON.parse(await readFile(fixturePath('ntfs/ntfs-features.facts.json'), 'utf8')) as { files: Record<string, { sha256?: string; streams?: Record<string, { sha256: string }> }> };
+    const ls = await runCli(['ls', '-l', features, '/links']);
+    expect(ls.code).toBe(0);
+    expect(ls.out).toMatch(/^lrwxrwxrwx .* junction -> \/bigdir$/m);
+    expect(ls.out).toMatch(/^lrwxrwxrwx .* winsym-abs -> \/links\/original\.txt$/m);
+    const root = await runCli(['ls', features]);
+    expect(root.out).toMatch(/^Long File Name With Spaces\.txt$/m);
+    expect(root.out).not.toMatch(/LONGFI~1|\$MFT/);
+    const cat = await runCli(['cat', features, '/ads.txt:beta']);
+    expect(sha256(cat.bytes)).toBe(facts.files['/ads.txt']!.streams!.beta!.sha256);
+    expect(sha256((await runCli(['cat', features, '/LONGFI~1.TXT'])).bytes)).toBe(facts.files['/Long File Name With Spaces.txt']!.sha256);
+    const st = await runCli(['stat', '--json', features, '/compressed/text.txt']);
+    expect((JSON.parse(st.out) as { flags: string[] }[])[0]!.flags).toContain('compressed');
+    const f = await runCli(['stat', '-f', '--json', fixturePath('ntfs/ntfs-dirty.qcow2')]);
+    expect(JSON.parse(f.out)).toMatchObject({ type: 'ntfs', state: { clean: false, errors: true }, facts: { dirty: true } });
+    expect((JSON.parse((await runCli(['stat', '-f', '--json', features])).out) as { facts: { hibernation: string } }).facts.hibernation).toBe('hibr');
+    const fat = await runCli(['ls', '-l', fixturePath('fat/fat12.img'), '/Deep']);
+    expect(fat.code).toBe(0);
+    expect(fat.out).toMatch(/ MixedCase\.Name$/m);
+  });
+
   it('a missing path exits 1; an unknown volume or an image with several filesystems exits 2', async () => {
     expect((await runCli(['cat', ext4, '/no/such'])).code).toBe(1);
     expect((await runCli(['ls', '--volume', 'p9', ext4])).code).toBe(2);
     const several = await runCli(['ls', fixturePath('volumes/gpt.qcow2')]);
     expect(several.code).toBe(2);
-    expect(several.err).toMatch(/several volumes hold filesystems \(p3, vg0\/root\)/);
+    expect(several.err).toMatch(/several volumes hold filesystems \(p1, p3, vg0\/root\)/);
     const lv = await runCli(['ls', '--volume', 'vg0/root', fixturePath('volumes/gpt.qcow2')]);
     expect(lv.out.trim()).toBe('lost+found');
   });

@@ -23,6 +23,8 @@ export const AT = {
   INDEX_ALLOCATION: 0xa0,
   BITMAP: 0xb0,
   REPARSE_POINT: 0xc0,
+  EA_INFORMATION: 0xd0,
+  EA: 0xe0,
   END: 0xffffffff,
 } as const;
 

@@ -84,6 +84,8 @@ interface Entry {
   reparse?: ReparseInfo;
   /** Interix (ntfs-3g) special files: their type and target or device. */
   interix?: { type: FileType; target?: string; rdev?: { major: number; minor: number } };
+  /** WSL's POSIX metadata, from the extended attributes `$LXUID`, `$LXGID`, `$LXMOD`, `$LXDEV`. */
+  lx?: { uid?: number; gid?: number; mode?: number; rdev?: { major: number; minor: number } };
   at: number;
 }
 
@@ -166,7 +168,7 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
   private version = '';
   private volumeFlags = 0;
   private logClean: boolean | undefined;
-  private freeClusters: Promise<number> | undefined;
+  private free: Promise<{ clusters: number; records: number }> | undefined;
   private readonly cs: number;
 
   private constructor(
@@ -405,7 +407,36 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
     } else if (fileAttrs & FA.SYSTEM && !(rec.flags & MFT_FLAG.DIRECTORY)) {
       e.interix = await this.interix(e);
     }
+    const ea = attrs.find((a) => a.type === AT.EA);
+    if (ea) e.lx = this.lxAttributes(await this.readAttr(e, ea, 0, ea.size, this.meta, undefined, 65536 + 8), ea.at);
     return e;
+  }
+
+  /**
+   * WSL keeps a file's POSIX owner, mode and device in extended attributes ($EA: entries of
+   * next-entry offset, flags, name length, value length, name, NUL, value).
+   */
+  private lxAttributes(b: Uint8Array, at: number): Entry['lx'] {
+    const v = viewOf(b);
+    const lx: NonNullable<Entry['lx']> = {};
+    for (let p = 0; p + 8 <= b.length; ) {
+      const next = v.getUint32(p, true);
+      const nameLength = b[p + 5]!;
+      const valueLength = v.getUint16(p + 6, true);
+      const valueAt = p + 8 + nameLength + 1;
+      if (valueAt + valueLength > b.length) {
+        this.note('ntfs.ea', `an extended attribute at ${p} runs past its ${b.length} bytes`, at);
+        break;
+      }
+      const name = String.fromCharCode(...b.subarray(p + 8, p + 8 + nameLength));
+      if (valueLength >= 4 && name === '$LXUID') lx.uid = v.getUint32(valueAt, true);
+      else if (valueLength >= 4 && name === '$LXGID') lx.gid = v.getUint32(valueAt, true);
+      else if (valueLength >= 4 && name === '$LXMOD') lx.mode = v.getUint32(valueAt, true);
+      else if (valueLength >= 8 && name === '$LXDEV') lx.rdev = { major: v.getUint32(valueAt, true), minor: v.getUint32(valueAt + 4, true) };
+      if (next === 0 || next % 4 !== 0) break;
+      p += next;
+    }
+    return Object.keys(lx).length ? lx : undefined;
   }
 
   /** ntfs-3g's Interix special files: system files that are empty (FIFOs), one byte (sockets), or start with `Intx…`. */
@@ -809,7 +840,15 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
     };
     const d = n.type === 'file' ? e.attrs.find((a) => a.type === AT.DATA && a.name === n.stream) : undefined;
     if (d) s.allocated = d.resident ? 0 : d.compressionUnit ? d.compressedSize : d.allocated;
-    if (e.interix?.rdev) s.rdev = e.interix.rdev;
+    const rdev = e.lx?.rdev ?? e.interix?.rdev;
+    if (rdev && (n.type === 'char' || n.type === 'block')) s.rdev = rdev;
+    if (e.lx?.uid !== undefined) s.uid = e.lx.uid;
+    if (e.lx?.gid !== undefined) s.gid = e.lx.gid;
+    // WSL's mode, where its type agrees with what the record is.
+    if (e.lx?.mode !== undefined && (e.lx.mode & 0o170000) === (n.mode & 0o170000) && !n.stream) {
+      s.mode = e.lx.mode;
+      s.permissions = e.lx.mode & 0o7777;
+    }
     return s;
   }
 
@@ -857,26 +896,30 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
     return n.entry.names.map((x) => ({ name: x.name, namespace: ns[x.ns] ?? String(x.ns), parent: x.parent }));
   }
 
-  private async countFree(): Promise<number> {
-    const e = await this.entry(6);
-    const d = e.attrs.find((a) => a.type === AT.DATA && a.name === '');
-    if (!d) throw this.corrupt('$Bitmap has no $DATA', 'MFT record 6', e.at);
-    const clusters = this.geometry.clusters;
-    const bytes = Math.ceil(clusters / 8);
-    if (d.size < bytes) throw this.corrupt(`$Bitmap holds ${d.size} bytes for ${clusters} clusters`, '$Bitmap', d.at, d.size);
-    let used = 0;
-    const step = 8 * 1024 * 1024;
-    for (let at = 0; at < bytes; at += step) {
-      const b = await this.readAttr(e, d, at, Math.min(step, bytes - at), this.dev);
-      for (let i = 0; i < b.length; i++) {
-        let x = b[i]!;
-        if (at + i === bytes - 1 && clusters % 8) x &= (1 << clusters % 8) - 1;
-        x = x - ((x >> 1) & 0x55);
-        x = (x & 0x33) + ((x >> 2) & 0x33);
-        used += (x + (x >> 4)) & 0x0f;
+  /** Free clusters ($Bitmap's $DATA) and free MFT records ($MFT's $BITMAP): the clear bits of the first `count`. */
+  private async countFree(): Promise<{ clusters: number; records: number }> {
+    const [bitmap, mft] = await Promise.all([this.entry(6), this.entry(0)]);
+    const clear = async (e: Entry, type: number, count: number, what: string): Promise<number> => {
+      const d = e.attrs.find((a) => a.type === type && a.name === '');
+      if (!d) throw this.corrupt(`${what} has no ${type === AT.DATA ? '$DATA' : '$BITMAP'}`, `MFT record ${e.ino}`, e.at);
+      const bytes = Math.ceil(count / 8);
+      if (d.size < bytes) throw this.corrupt(`${what} holds ${d.size} bytes for ${count} bits`, what, d.at, d.size);
+      let used = 0;
+      const step = 8 * 1024 * 1024;
+      for (let at = 0; at < bytes; at += step) {
+        const b = await this.readAttr(e, d, at, Math.min(step, bytes - at), this.dev);
+        for (let i = 0; i < b.length; i++) {
+          let x = b[i]!;
+          if (at + i === bytes - 1 && count % 8) x &= (1 << count % 8) - 1;
+          x = x - ((x >> 1) & 0x55);
+          x = (x & 0x33) + ((x >> 2) & 0x33);
+          used += (x + (x >> 4)) & 0x0f;
+        }
       }
-    }
-    return clusters - used;
+      return count - used;
+    };
+    const [clusters, records] = await Promise.all([clear(bitmap, AT.DATA, this.geometry.clusters, '$Bitmap'), clear(mft, AT.BITMAP, this.mftRecords, "$MFT's bitmap")]);
+    return { clusters, records };
   }
 
   /** The signature of /hiberfil.sys (`hibr`, `wake`, `RSTR`, …), `absent`, or `zero`. */
@@ -895,18 +938,19 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
   }
 
   async statfs(): Promise<FsStats> {
-    this.freeClusters ??= this.countFree();
-    this.freeClusters.catch(() => (this.freeClusters = undefined));
+    this.free ??= this.countFree();
+    this.free.catch(() => (this.free = undefined));
+    const free = await this.free;
     const g = this.geometry;
     const dirty = (this.volumeFlags & 1) !== 0;
     const s: FsStats = {
       type: 'ntfs',
       blockSize: g.clusterSize,
       blocks: g.clusters,
-      freeBlocks: await this.freeClusters,
+      freeBlocks: free.clusters,
       reservedBlocks: 0,
       inodes: this.mftRecords,
-      freeInodes: 0,
+      freeInodes: free.records,
       uuid: g.serial,
       features: this.version ? [`ntfs-${this.version}`] : [],
       state: { clean: !dirty && this.logClean !== false, errors: dirty, orphans: false, needsRecovery: this.logClean === false },
