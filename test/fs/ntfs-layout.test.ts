@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DiskProbeError } from '../../src/index.js';
-import { applyFixups, decodeRuns, lznt1, parseReparse, windowsTarget } from '../../src/fs/ntfs/layout.js';
+import { applyFixups, decodeRuns, filetime, lznt1, parseReparse, windowsTarget } from '../../src/fs/ntfs/layout.js';
 
 const where = { layer: 'fs' as const, format: 'ntfs', device: 't' };
 const code = (f: () => unknown) => {
@@ -164,5 +164,22 @@ describe('reparse points', () => {
     new DataView(b.buffer).setUint16(10, 200, true);
     expect(code(() => parseReparse(b, where))).toBe('E_CORRUPT');
     expect(parseReparse(new Uint8Array([0x99, 0, 0, 0x80, 0, 0, 0, 0]), where).tagName).toBe('0x80000099');
+  });
+});
+
+describe('FILETIME', () => {
+  it('fast-check: seconds and nanoseconds equal exact 64-bit division, across the whole range', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (ticks) => {
+        const v = new DataView(new ArrayBuffer(8));
+        v.setBigUint64(0, ticks, true);
+        const sec = ticks / 10_000_000n;
+        expect(filetime(v, 0)).toEqual({ sec: Number(sec - 11_644_473_600n), nsec: Number(ticks - sec * 10_000_000n) * 100 });
+      }),
+      { numRuns: 2000 },
+    );
+    const v = new DataView(new ArrayBuffer(8));
+    v.setBigUint64(0, 133_485_408_001_234_567n, true); // 2024-01-01T00:00:00.1234567Z
+    expect(filetime(v, 0)).toEqual({ sec: 1_704_067_200, nsec: 123_456_700 });
   });
 });

@@ -159,13 +159,17 @@ export function parseBoot(b: Uint8Array, where: Where, deviceSize: number): Geom
  * applied: the last two bytes of every 512-byte stride must hold the sequence number and are
  * replaced by the saved values. A mismatch means a torn write or damage: CORRUPT at the stride.
  */
-export function applyFixups(raw: Uint8Array, magic: string, where: Where): Uint8Array {
+export function applyFixups(raw: Uint8Array, magic: string, where: Where, into?: Uint8Array): Uint8Array {
   const got = String.fromCharCode(...raw.subarray(0, 4));
   if (got !== magic) {
     const reason = got === 'BAAD' ? `the record is marked BAAD (a multi-sector transfer failed), not ${magic}` : `magic ${JSON.stringify(got)} is not ${JSON.stringify(magic)}`;
     throw new DiskProbeError(ErrorCode.BAD_MAGIC, reason, { ...where, field: 'magic' });
   }
-  const r = copyBytes(raw);
+  let r: Uint8Array;
+  if (into && into.length === raw.length) {
+    into.set(raw);
+    r = into;
+  } else r = copyBytes(raw);
   const v = viewOf(r);
   const usaOfs = v.getUint16(4, true);
   const usaCount = v.getUint16(6, true);
@@ -241,6 +245,19 @@ function utf16(u8: Uint8Array, at: number, chars: number): string {
 }
 export { utf16 as utf16Chars };
 
+const UNREAD = new Set<number>([AT.OBJECT_ID, AT.SECURITY_DESCRIPTOR, 0x100 /* $LOGGED_UTILITY_STREAM */, 0xd0 /* $EA_INFORMATION */]);
+const EMPTY = new Uint8Array(0);
+
+// Errors are made by functions outside the hot loops: a closure per call costs (esbuild's
+// keepNames wraps each one).
+function runError(where: Where, p: number, why: string): DiskProbeError {
+  return new DiskProbeError(ErrorCode.CORRUPT, `runlist: ${why}`, { ...where, structure: 'runlist', offset: where.offset === undefined ? undefined : where.offset + p });
+}
+
+function recordError(where: Where, ino: number, at: number, field: string, off: number, why: string, value?: unknown): DiskProbeError {
+  return new DiskProbeError(ErrorCode.CORRUPT, why, { ...where, structure: `MFT record ${ino}`, field, offset: at + off, value });
+}
+
 /**
  * Decodes a runlist from `bytes[at, end)`, starting at `startVcn`. Each run header's low nibble
  * is the size of the length, the high nibble the size of the signed LCN delta (0: sparse).
@@ -250,25 +267,22 @@ export function decodeRuns(bytes: Uint8Array, at: number, end: number, startVcn:
   let vcn = startVcn;
   let lcn = 0;
   let p = at;
-  const fail = (why: string): never => {
-    throw new DiskProbeError(ErrorCode.CORRUPT, `runlist: ${why}`, { ...where, structure: 'runlist', offset: where.offset === undefined ? undefined : where.offset + p });
-  };
   while (p < end) {
     const h = bytes[p]!;
     if (h === 0) return runs;
     const lb = h & 0xf;
     const ob = h >> 4;
-    if (lb === 0 || lb > 8 || ob > 8) fail(`header byte 0x${h.toString(16)} (length and offset sizes must be 1–8 and 0–8)`);
-    if (p + 1 + lb + ob > end) fail('a run extends past its attribute');
+    if (lb === 0 || lb > 8 || ob > 8) throw runError(where, p, `header byte 0x${h.toString(16)} (length and offset sizes must be 1–8 and 0–8)`);
+    if (p + 1 + lb + ob > end) throw runError(where, p, 'a run extends past its attribute');
     let count = 0;
     for (let i = lb - 1; i >= 0; i--) count = count * 256 + bytes[p + 1 + i]!;
-    if (bytes[p + lb]! & 0x80 || count === 0 || vcn + count > MAX_VCN) fail(`a run of ${count} clusters from VCN ${vcn}`);
+    if (bytes[p + lb]! & 0x80 || count === 0 || vcn + count > MAX_VCN) throw runError(where, p, `a run of ${count} clusters from VCN ${vcn}`);
     if (ob === 0) runs.push({ vcn, lcn: -1, count });
     else {
       let delta = bytes[p + lb + ob]! & 0x80 ? -1 : 0;
       for (let i = ob - 1; i >= 0; i--) delta = delta * 256 + bytes[p + 1 + lb + i]!;
       lcn += delta;
-      if (lcn < 0 || lcn + count > clusters) fail(`a run of ${count} clusters at LCN ${lcn}, outside the volume's ${clusters} clusters`);
+      if (lcn < 0 || lcn + count > clusters) throw runError(where, p, `a run of ${count} clusters at LCN ${lcn}, outside the volume's ${clusters} clusters`);
       runs.push({ vcn, lcn, count });
     }
     vcn += count;
@@ -278,31 +292,29 @@ export function decodeRuns(bytes: Uint8Array, at: number, end: number, startVcn:
 }
 
 /**
- * Parses the attributes of a record whose fixups are applied. `at`: the record's device offset.
+ * Parses the attributes of a record whose fixups are applied. Resident values are views of `r`
+ * (a copy the caller owns), or with `copy`, copies (when `r` is a buffer the caller reuses).
+ * `at`: the record's device offset.
  */
-export function parseRecord(r: Uint8Array, ino: number, at: number, clusters: number, where: Where): MftRecord {
+export function parseRecord(r: Uint8Array, ino: number, at: number, clusters: number, where: Where, copy = false): MftRecord {
   const v = viewOf(r);
-  const w = { ...where, structure: `MFT record ${ino}`, offset: at };
-  const fail = (field: string, off: number, why: string, value?: unknown): never => {
-    throw new DiskProbeError(ErrorCode.CORRUPT, why, { ...w, field, offset: at + off, value });
-  };
   const used = v.getUint32(0x18, true);
-  if (used > r.length || used < 0x30) fail('bytes_in_use', 0x18, `bytes in use (${used}) outside 48..${r.length}`, used);
+  if (used > r.length || used < 0x30) throw recordError(where, ino, at, 'bytes_in_use', 0x18, `bytes in use (${used}) outside 48..${r.length}`, used);
   const first = v.getUint16(0x14, true);
-  if (first < 0x2a || first >= used || first % 8 !== 0) fail('attrs_offset', 0x14, `first attribute at ${first}`, first);
+  if (first < 0x2a || first >= used || first % 8 !== 0) throw recordError(where, ino, at, 'attrs_offset', 0x14, `first attribute at ${first}`, first);
   const rec: MftRecord = { ino, seq: v.getUint16(0x10, true), flags: v.getUint16(0x16, true), links: v.getUint16(0x12, true), base: u64(v, 0x20) % 0x1_0000_0000_0000, attrs: [], at };
   let p = first;
   for (;;) {
-    if (p + 4 > used) fail('attribute', p, 'the attribute list runs past the bytes in use (no end marker)');
+    if (p + 4 > used) throw recordError(where, ino, at, 'attribute', p, 'the attribute list runs past the bytes in use (no end marker)');
     const type = v.getUint32(p, true);
     if (type === AT.END) break;
-    if (p + 16 > used) fail('attribute', p, 'an attribute header past the bytes in use');
+    if (p + 16 > used) throw recordError(where, ino, at, 'attribute', p, 'an attribute header past the bytes in use');
     const length = v.getUint32(p + 4, true);
-    if (length < 24 || length % 8 !== 0 || p + length > used) fail('attribute.length', p + 4, `attribute of type 0x${type.toString(16)} with length ${length}`, length);
+    if (length < 24 || length % 8 !== 0 || p + length > used) throw recordError(where, ino, at, 'attribute.length', p + 4, `attribute of type 0x${type.toString(16)} with length ${length}`, length);
     const nonResident = r[p + 8]!;
     const nameLength = r[p + 9]!;
     const nameOffset = v.getUint16(p + 10, true);
-    if (nameLength && (nameOffset + nameLength * 2 > length || nameOffset < 16)) fail('attribute.name_offset', p + 10, `attribute name at ${nameOffset} (${nameLength} characters) outside its ${length} bytes`);
+    if (nameLength && (nameOffset + nameLength * 2 > length || nameOffset < 16)) throw recordError(where, ino, at, 'attribute.name_offset', p + 10, `attribute name at ${nameOffset} (${nameLength} characters) outside its ${length} bytes`);
     const a: Attribute = {
       type,
       name: nameLength ? utf16(r, p + nameOffset, nameLength) : '',
@@ -321,11 +333,15 @@ export function parseRecord(r: Uint8Array, ino: number, at: number, clusters: nu
     if (a.resident) {
       const vlen = v.getUint32(p + 16, true);
       const voff = v.getUint16(p + 20, true);
-      if (voff + vlen > length || voff < 24) fail('attribute.value_offset', p + 20, `resident value of ${vlen} bytes at ${voff} outside its ${length}-byte attribute`);
-      a.value = copyBytes(r, p + voff, p + voff + vlen);
+      if (voff + vlen > length || voff < 24) throw recordError(where, ino, at, 'attribute.value_offset', p + 20, `resident value of ${vlen} bytes at ${voff} outside its ${length}-byte attribute`);
+      // `r` is the caller's own copy (fixups applied): values are views of it, not copies.
+      // Security descriptors, object ids and the like are not read: not copied either.
+      // Of $STANDARD_INFORMATION only the times and attributes (0x24 bytes: small enough for
+      // V8 to keep on its heap) are read.
+      a.value = !copy ? r.subarray(p + voff, p + voff + vlen) : UNREAD.has(type) ? EMPTY : copyBytes(r, p + voff, p + voff + (type === AT.STANDARD_INFORMATION ? Math.min(vlen, 0x24) : vlen));
       a.size = a.initialized = a.allocated = vlen;
     } else {
-      if (length < 64) fail('attribute.length', p + 4, `non-resident attribute of ${length} bytes`, length);
+      if (length < 64) throw recordError(where, ino, at, 'attribute.length', p + 4, `non-resident attribute of ${length} bytes`, length);
       a.startVcn = u64(v, p + 16);
       a.lastVcn = v.getInt32(p + 28, true) < 0 ? -1 : u64(v, p + 24);
       const runsAt = v.getUint16(p + 32, true);
@@ -334,31 +350,42 @@ export function parseRecord(r: Uint8Array, ino: number, at: number, clusters: nu
       a.size = u64(v, p + 48);
       a.initialized = u64(v, p + 56);
       if (a.compressionUnit && length >= 72) a.compressedSize = u64(v, p + 64);
-      if (a.compressionUnit > 16) fail('attribute.compression_unit', p + 34, `compression unit of 2^${a.compressionUnit} clusters`, a.compressionUnit);
-      if (runsAt < 64 || runsAt > length) fail('attribute.mapping_pairs_offset', p + 32, `runlist at ${runsAt} outside its ${length}-byte attribute`, runsAt);
-      if (a.startVcn > a.lastVcn + 1) fail('attribute.lowest_vcn', p + 16, `first VCN ${a.startVcn} after the last (${a.lastVcn})`, a.startVcn);
+      if (a.compressionUnit > 16) throw recordError(where, ino, at, 'attribute.compression_unit', p + 34, `compression unit of 2^${a.compressionUnit} clusters`, a.compressionUnit);
+      if (runsAt < 64 || runsAt > length) throw recordError(where, ino, at, 'attribute.mapping_pairs_offset', p + 32, `runlist at ${runsAt} outside its ${length}-byte attribute`, runsAt);
+      if (a.startVcn > a.lastVcn + 1) throw recordError(where, ino, at, 'attribute.lowest_vcn', p + 16, `first VCN ${a.startVcn} after the last (${a.lastVcn})`, a.startVcn);
       if (a.startVcn === 0 && (!Number.isSafeInteger(a.allocated) || a.initialized > a.size || a.size > a.allocated)) {
-        fail('attribute.data_size', p + 48, `sizes do not agree: allocated ${a.allocated}, data ${a.size}, initialized ${a.initialized}`);
+        throw recordError(where, ino, at, 'attribute.data_size', p + 48, `sizes do not agree: allocated ${a.allocated}, data ${a.size}, initialized ${a.initialized}`);
       }
-      a.runs = decodeRuns(r, p + runsAt, p + length, a.startVcn, clusters, { ...w, offset: at });
+      a.runs = decodeRuns(r, p + runsAt, p + length, a.startVcn, clusters, { ...where, structure: `MFT record ${ino}`, offset: at });
       const end = a.runs.length ? a.runs[a.runs.length - 1]!.vcn + a.runs[a.runs.length - 1]!.count : a.startVcn;
-      if (end !== a.lastVcn + 1) fail('attribute.highest_vcn', p + 24, `the runlist ends at VCN ${end}, the header says ${a.lastVcn + 1}`, a.lastVcn);
+      if (end !== a.lastVcn + 1) throw recordError(where, ino, at, 'attribute.highest_vcn', p + 24, `the runlist ends at VCN ${end}, the header says ${a.lastVcn + 1}`, a.lastVcn);
     }
     rec.attrs.push(a);
     p += length;
-    if (rec.attrs.length > 4096) fail('attribute', p, 'more than 4096 attributes in one record');
+    if (rec.attrs.length > 4096) throw recordError(where, ino, at, 'attribute', p, 'more than 4096 attributes in one record');
   }
   return rec;
 }
 
+/** The little-endian u32 at `at` of `b`. */
+export function u32At(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 /** Converts a Windows FILETIME (100 ns ticks since 1601) at `at`. */
-export function filetime(v: DataView, at: number): { sec: number; nsec: number } {
-  const hi = v.getUint32(at + 4, true);
-  const lo = v.getUint32(at, true);
-  // 2^32 ticks are 429.4967296 s: split to keep integer arithmetic exact.
-  const ticks = BigInt(hi) * 0x1_0000_0000n + BigInt(lo);
-  const sec = ticks / 10_000_000n;
-  return { sec: Number(sec) - 11_644_473_600, nsec: Number(ticks - sec * 10_000_000n) * 100 };
+export function filetime(v: DataView | Uint8Array, at: number): { sec: number; nsec: number } {
+  const hi = v instanceof DataView ? v.getUint32(at + 4, true) : u32At(v, at + 4);
+  const lo = v instanceof DataView ? v.getUint32(at, true) : u32At(v, at);
+  // ticks = hi·2^32 + lo exceeds 2^53, so divide in two steps that stay exact: with
+  // hi = h·2^16 + l, ticks = (h·2^16 + l)·2^32 + lo; (h·2^48) mod 10^7 and the rest each fit.
+  const h = Math.floor(hi / 0x10000);
+  const l = hi % 0x10000;
+  // h·2^48 = h·(28147497·10^7 + 6710656)
+  let sec = h * 28_147_497;
+  let rest = h * 6_710_656 + l * 0x1_0000_0000 + lo; // < 2^16·6710656 + 2^48 + 2^32 < 2^53
+  sec += Math.floor(rest / 10_000_000);
+  rest %= 10_000_000;
+  return { sec: sec - 11_644_473_600, nsec: rest * 100 };
 }
 
 /**

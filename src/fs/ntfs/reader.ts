@@ -48,11 +48,14 @@ import {
   REPARSE,
   type ReparseInfo,
   type Run,
+  u32At,
   utf16Chars,
 } from './layout.js';
 
 /** Largest attribute list, reparse point, or index read whole (bytes). */
 const MAX_METADATA_ATTRIBUTE = 16 * 1024 * 1024;
+/** Bytes of the MFT read at once. */
+const MFT_CHUNK = 256 * 1024;
 /** Largest $INDEX_ALLOCATION read in one piece; larger ones are read block by block. */
 const WHOLE_INDEX_BYTES = 32 * 1024 * 1024;
 /** Deepest index B+ tree walked (real trees have a handful of levels). */
@@ -147,11 +150,11 @@ function u48(v: DataView, at: number): number {
 }
 
 /** Parses a $FILE_NAME value or index key at `at` of `b` (length checked by the caller). */
-function fileName(b: Uint8Array, v: DataView, at: number, limit: number): FileName | undefined {
+function fileName(b: Uint8Array, at: number, limit: number): FileName | undefined {
   if (at + 0x42 > limit) return undefined;
   const chars = b[at + 0x40]!;
   if (at + 0x42 + chars * 2 > limit) return undefined;
-  return { parent: u48(v, at), name: utf16Chars(b, at + 0x42, chars), ns: b[at + 0x41]!, flags: v.getUint32(at + 0x38, true), reparseTag: v.getUint32(at + 0x3c, true) };
+  return { parent: (b[at + 4]! | (b[at + 5]! << 8)) * 0x1_0000_0000 + u32At(b, at), name: utf16Chars(b, at + 0x42, chars), ns: b[at + 0x41]!, flags: u32At(b, at + 0x38), reparseTag: u32At(b, at + 0x3c) };
 }
 
 export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
@@ -159,9 +162,14 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
   override readonly caseInsensitive = true;
   protected readonly format = 'ntfs';
   protected readonly tree: Tree<NtfsNode>;
-  private readonly entries_ = new Lru<number, Promise<Entry>>(16384);
+  private readonly entries_ = new Lru<number, Promise<Entry>>(2048);
   private readonly listings = new Lru<number, Promise<Listing>>(1_000_000);
   private upcase: Uint16Array | undefined;
+  private scratch: Uint8Array | undefined;
+  /** Raw 256 KiB pieces of the MFT, by index (`record`). */
+  private readonly mftChunks = new Lru<number, Promise<Uint8Array>>(64);
+  /** The same chunks once read, for reads without an await. */
+  private readonly mftReady = new Lru<number, Uint8Array>(64);
   private mft!: Attribute;
   private mftRecords = 0;
   private volumeLabel: string | undefined;
@@ -313,14 +321,59 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
   private async record(ino: number, signal?: AbortSignal): Promise<MftRecord> {
     if (!Number.isSafeInteger(ino) || ino < 0 || ino >= this.mftRecords) throw this.corrupt(`MFT record ${ino} is beyond the MFT's ${this.mftRecords} records`, '$MFT', this.mft.at, ino);
     const rs = this.geometry.recordSize;
-    const at = this.deviceOffset(this.mft, ino * rs);
-    const raw = await this.readAttr(undefined, this.mft, ino * rs, rs, this.meta, signal);
-    const fixed = applyFixups(raw, 'FILE', this.where(`MFT record ${ino}`, at));
-    const v = viewOf(fixed);
-    if (v.getUint16(4, true) >= 0x30 && v.getUint32(0x2c, true) !== ino) {
-      this.note('ntfs.record-number', `MFT record ${ino} says it is record ${v.getUint32(0x2c, true)}`, at);
+    // Records are read 256 KiB of the MFT at a time, kept in a small cache of such chunks, and
+    // the next chunk is read ahead: a walk reads the records of neighbouring files one after
+    // another, and each read from the host costs a round trip through its thread pool.
+    const perChunk = Math.max(1, MFT_CHUNK / rs);
+    const chunk = Math.floor(ino / perChunk);
+    const load = (c: number): Promise<Uint8Array> | undefined => {
+      let p = this.mftChunks.get(c);
+      if (!p) {
+        const from = c * perChunk * rs;
+        const n = Math.min(perChunk * rs, this.mftRecords * rs - from);
+        if (n <= 0) return undefined;
+        p = this.readAttr(undefined, this.mft, from, n, this.dev, signal);
+        this.mftChunks.set(c, p);
+        p.then(
+          (b) => this.mftReady.set(c, b, Math.max(1, Math.ceil(b.length / MFT_CHUNK))),
+          () => this.mftChunks.delete(c),
+        );
+      }
+      return p;
+    };
+    let bytes = this.mftReady.get(chunk);
+    if (!bytes) {
+      const p = load(chunk)!;
+      if (!this.mftChunks.get(chunk + 1)) load(chunk + 1)?.catch(() => undefined);
+      bytes = await p;
     }
-    return parseRecord(fixed, ino, at, this.geometry.clusters, this.where());
+    return this.parseAt(ino, bytes, (ino - chunk * perChunk) * rs);
+  }
+
+  /** The record `ino` when its chunk of the MFT is in memory already (no await), else undefined. */
+  private recordNow(ino: number): MftRecord | undefined {
+    if (!Number.isSafeInteger(ino) || ino < 0 || ino >= this.mftRecords) return undefined;
+    const rs = this.geometry.recordSize;
+    const perChunk = Math.max(1, MFT_CHUNK / rs);
+    const chunk = Math.floor(ino / perChunk);
+    const bytes = this.mftReady.get(chunk);
+    if (!bytes) return undefined;
+    // Keep reading ahead as the walk goes through this chunk.
+    if ((ino + 1) % perChunk === 0 && !this.mftChunks.get(chunk + 1)) this.record(ino + 1).catch(() => undefined);
+    return this.parseAt(ino, bytes, (ino - chunk * perChunk) * rs);
+  }
+
+  private parseAt(ino: number, bytes: Uint8Array, off: number): MftRecord {
+    const rs = this.geometry.recordSize;
+    const raw = bytes.subarray(off, off + rs);
+    const at = this.deviceOffset(this.mft, ino * rs);
+    // Fixed up in a buffer reused from record to record (parsing is synchronous from here; the
+    // values kept are copied): a walk reads a record per file.
+    const fixed = applyFixups(raw, 'FILE', this.where(`MFT record ${ino}`, at), (this.scratch ??= new Uint8Array(rs)));
+    if ((fixed[4]! | (fixed[5]! << 8)) >= 0x30 && u32At(fixed, 0x2c) !== ino) {
+      this.note('ntfs.record-number', `MFT record ${ino} says it is record ${u32At(fixed, 0x2c)}`, at);
+    }
+    return parseRecord(fixed, ino, at, this.geometry.clusters, this.where(), true);
   }
 
   /** Where byte `pos` of a non-resident attribute lies on the device (-1: sparse). */
@@ -356,7 +409,7 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
   }
 
   private async loadEntry(ino: number): Promise<Entry> {
-    const rec = await this.record(ino);
+    const rec = this.recordNow(ino) ?? (await this.record(ino));
     if (!(rec.flags & MFT_FLAG.IN_USE)) throw this.corrupt(`MFT record ${ino} is referenced but not in use`, `MFT record ${ino}`, rec.at);
     if (rec.base !== 0) throw this.corrupt(`MFT record ${ino} is an extension record of ${rec.base}, not a file`, `MFT record ${ino}`, rec.at, rec.base);
     let attrs = rec.attrs;
@@ -389,14 +442,13 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
     let fileAttrs = 0;
     let times = { created: zero, modified: zero, changed: zero, accessed: zero };
     if (si && si.length >= 0x24) {
-      const v = viewOf(si);
-      times = { created: filetime(v, 0), modified: filetime(v, 8), changed: filetime(v, 0x10), accessed: filetime(v, 0x18) };
-      fileAttrs = v.getUint32(0x20, true);
+      times = { created: filetime(si, 0), modified: filetime(si, 8), changed: filetime(si, 0x10), accessed: filetime(si, 0x18) };
+      fileAttrs = u32At(si, 0x20);
     } else this.note('ntfs.standard-information', `MFT record ${ino} has no $STANDARD_INFORMATION`, rec.at);
     const names: FileName[] = [];
     for (const a of attrs) {
       if (a.type !== AT.FILE_NAME || !a.value) continue;
-      const n = fileName(a.value, viewOf(a.value), 0, a.value.length);
+      const n = fileName(a.value, 0, a.value.length);
       if (n) names.push(n);
     }
     const e: Entry = { ino, seq: rec.seq, recordFlags: rec.flags, attrs, names, fileAttrs, times, at: rec.at };
@@ -604,6 +656,10 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
   private upper(name: string): string {
     const t = this.upcase;
     if (!t) return name.toUpperCase();
+    // ASCII: $UpCase maps a–z to A–Z and nothing else, as toUpperCase does.
+    let ascii = true;
+    for (let i = 0; i < name.length && ascii; i++) ascii = name.charCodeAt(i) < 0x80;
+    if (ascii) return name.toUpperCase();
     let changed = false;
     const codes = new Array<number>(name.length);
     for (let i = 0; i < name.length; i++) {
@@ -666,9 +722,19 @@ export class NtfsFileSystem extends InodeFileSystem<NtfsNode> {
         item.child = u48(v, p + len - 8);
       }
       if (!(flags & 2)) {
-        const n = fileName(b, v, p + 16, p + 16 + keyLen);
-        if (!n) throw this.corrupt(`index key of ${keyLen} bytes too short for its name`, `index entry of directory ${ino}`, at + p, keyLen);
-        item.key = { ...n, ino: u48(v, p), seq: v.getUint16(p + 6, true), size: v.getUint32(p + 16 + 0x30, true) + v.getUint32(p + 16 + 0x34, true) * 0x1_0000_0000 };
+        const k = p + 16;
+        const chars = keyLen >= 0x42 ? b[k + 0x40]! : 0;
+        if (keyLen < 0x42 || 0x42 + chars * 2 > keyLen) throw this.corrupt(`index key of ${keyLen} bytes too short for its name`, `index entry of directory ${ino}`, at + p, keyLen);
+        item.key = {
+          parent: (b[k + 4]! | (b[k + 5]! << 8)) * 0x1_0000_0000 + u32At(b, k),
+          name: utf16Chars(b, k + 0x42, chars),
+          ns: b[k + 0x41]!,
+          flags: u32At(b, k + 0x38),
+          reparseTag: u32At(b, k + 0x3c),
+          ino: (b[p + 4]! | (b[p + 5]! << 8)) * 0x1_0000_0000 + u32At(b, p),
+          seq: b[p + 6]! | (b[p + 7]! << 8),
+          size: u32At(b, k + 0x30) + u32At(b, k + 0x34) * 0x1_0000_0000,
+        };
       }
       items.push(item);
       if (flags & 2) return items;
