@@ -11,6 +11,7 @@ import { volumesCommand, VOLUMES_HELP } from './volumes.js';
 import { catCommand, CAT_HELP, lsCommand, LS_HELP, statCommand, STAT_HELP } from './files.js';
 import { inspectCommand, INSPECT_HELP } from './inspect.js';
 import { checkCommand, CHECK_HELP } from './check.js';
+import { regCommand, REG_HELP } from './reg.js';
 import { EXIT, UsageError, type Io } from './io.js';
 
 const HELP = `diskprobe — look inside virtual machine disk images without mounting them
@@ -27,6 +28,7 @@ Commands:
   ls [-l] [-R] <image> [path]    list a directory of the guest (or of a filesystem) in an image
   cat <image> <path>             write a file of the guest (or of a filesystem) to standard output
   stat <image> <path>...         what a filesystem records of a path (-f: of itself)
+  reg <image|hive> [key] [value]  a Windows registry key or value (--export: as .reg text)
 
 Options:
   -h, --help      show help (also: diskprobe <command> --help)
@@ -45,6 +47,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: Io) => Promise<number
   ls: { run: lsCommand, help: LS_HELP },
   cat: { run: catCommand, help: CAT_HELP },
   stat: { run: statCommand, help: STAT_HELP },
+  reg: { run: regCommand, help: REG_HELP },
 };
 
 declare const __VERSION__: string | undefined;
