@@ -315,3 +315,90 @@ describe('diskprobe ls, cat, stat', () => {
     expect(lv.out.trim()).toBe('lost+found');
   });
 });
+
+/** A .reg text as key → value name → [type, bytes as hex], for comparing exports whatever their style. */
+function parseReg(text: string): Map<string, Map<string, [number, string]>> {
+  const keys = new Map<string, Map<string, [number, string]>>();
+  let current: Map<string, [number, string]> | undefined;
+  const lines = text.replace(/\r/g, '').replace(/\\\n\s*/g, '').split('\n');
+  for (const line of lines) {
+    const k = /^\[(.*)\]$/.exec(line);
+    if (k) {
+      current = new Map();
+      keys.set(k[1]!.replace(/\\$/, ''), current);
+      continue;
+    }
+    const v = /^(@|"((?:[^"\\]|\\.)*)")=(.*)$/.exec(line);
+    if (!v || !current) continue;
+    const name = v[1] === '@' ? '' : v[2]!.replace(/\\(.)/g, '$1');
+    const data = v[3]!;
+    let entry: [number, string];
+    if (data.startsWith('dword:')) entry = [4, Buffer.alloc(4, 0).fill(0).map((_, i) => (Number.parseInt(data.slice(6), 16) >>> (8 * i)) & 0xff).toString('hex')];
+    else if (data.startsWith('"')) entry = [1, Buffer.from(`${data.slice(1, -1).replace(/\\(.)/g, '$1')}\0`, 'utf16le').toString('hex')];
+    else {
+      const m = /^hex(?:\(([0-9a-f]+)\))?:(.*)$/.exec(data)!;
+      entry = [m[1] === undefined ? 3 : Number.parseInt(m[1], 16), m[2]!.replace(/,/g, '')];
+    }
+    current.set(name, entry);
+  }
+  return keys;
+}
+
+describe('diskprobe reg', () => {
+  const reg = (n: string) => fixturePath(`registry/${n}`);
+
+  it('--export gives the keys, values, types and bytes hivexregedit exports', async () => {
+    for (const n of ['system', 'values', 'bcd']) {
+      const r = await runCli(['reg', '--export', reg(`${n}.hive`)]);
+      expect(r.code, n).toBe(0);
+      const ours = parseReg(r.out);
+      // hivexregedit (Perl) prints names of characters below 256 as Latin-1 and wider ones as UTF-8, line by line.
+      const raw = await readFile(reg(`${n}.hivexregedit.reg`));
+      const text = raw
+        .toString('latin1')
+        .split('\n')
+        .map((line) => {
+          try {
+            return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(line, 'latin1'));
+          } catch {
+            return line;
+          }
+        })
+        .join('\n');
+      const theirs = parseReg(text);
+      expect([...ours.keys()].sort(), n).toEqual([...theirs.keys()].sort());
+      for (const [key, values] of theirs) expect(Object.fromEntries(ours.get(key)!), `${n} ${key}`).toEqual(Object.fromEntries(values));
+    }
+  });
+
+  it('a value as hivexget prints it; a key as reg query lists it; JSON; missing keys exit 1', async () => {
+    const v = await runCli(['reg', reg('system.hive'), 'Select', 'Current']);
+    expect([v.code, v.out]).toEqual([0, '1\n']);
+    const q = await runCli(['reg', reg('system.hive'), 'select']);
+    expect(q.out).toMatch(/^ROOT\\Select\n {4}Current {4}REG_DWORD {4}0x1$/m);
+    const j = JSON.parse((await runCli(['reg', '--json', reg('system.hive'), 'Select'])).out) as { values: { name: string; data: number }[] };
+    expect(j.values.find((x) => x.name === 'LastKnownGood')?.data).toBe(2);
+    expect((await runCli(['reg', reg('system.hive'), 'No\\Such'])).code).toBe(1);
+    expect((await runCli(['reg', reg('system.hive'), 'Select', 'Nothing'])).code).toBe(1);
+  });
+
+  it('a dirty hive file is replayed from the logs beside it, and says so', async () => {
+    const facts = JSON.parse(await readFile(reg('dirty-new.facts.json'), 'utf8')) as { dirty: { expected: { keys: Record<string, { values: Record<string, { data?: string }> }> } } };
+    const r = await runCli(['reg', '--json', reg('dirty-new.hive'), 'Software\\Vendor']);
+    expect(r.err).toMatch(/replayed new-format log LOG1/);
+    const out = JSON.parse(r.out) as { values: { name: string; bytes: string }[] };
+    const want = facts.dirty.expected.keys['\\Software\\Vendor']!.values;
+    expect(Object.fromEntries(out.values.map((x) => [x.name, x.bytes]))).toEqual(Object.fromEntries(Object.entries(want).map(([k, x]) => [k, x.data])));
+  });
+
+  it('in a disk image: SYSTEM, SOFTWARE (replayed from its log) and BCD found where Windows keeps them', async () => {
+    const img = reg('windows-shaped.qcow2');
+    expect((await runCli(['reg', img, 'HKLM\\SYSTEM\\Select', 'Current'])).out).toBe('1\n');
+    const sw = await runCli(['reg', img, 'SOFTWARE\\Software\\Vendor']);
+    expect(sw.code).toBe(0);
+    expect(sw.err).toMatch(/replayed/);
+    const bcd = await runCli(['reg', img, 'BCD\\Objects']);
+    expect(bcd.out).toMatch(/\{9dea862c-5cdd-4e70-acc1-f32b344d4795\}/);
+    expect((await runCli(['reg', img, 'NOTAHIVE\\x'])).code).toBe(2);
+  });
+});
