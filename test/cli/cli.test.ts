@@ -333,7 +333,11 @@ function parseReg(text: string): Map<string, Map<string, [number, string]>> {
     const name = v[1] === '@' ? '' : v[2]!.replace(/\\(.)/g, '$1');
     const data = v[3]!;
     let entry: [number, string];
-    if (data.startsWith('dword:')) entry = [4, Buffer.alloc(4, 0).fill(0).map((_, i) => (Number.parseInt(data.slice(6), 16) >>> (8 * i)) & 0xff).toString('hex')];
+    if (data.startsWith('dword:')) {
+      const dword = Buffer.alloc(4);
+      dword.writeUInt32LE(Number.parseInt(data.slice(6), 16));
+      entry = [4, dword.toString('hex')];
+    }
     else if (data.startsWith('"')) entry = [1, Buffer.from(`${data.slice(1, -1).replace(/\\(.)/g, '$1')}\0`, 'utf16le').toString('hex')];
     else {
       const m = /^hex(?:\(([0-9a-f]+)\))?:(.*)$/.exec(data)!;
