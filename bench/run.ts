@@ -18,6 +18,7 @@ import { benchInspect } from './inspect.js';
 import { benchCheck, benchDigest } from './check.js';
 import { benchVmdk, benchVmdkStream } from './vmdk.js';
 import { benchVhd } from './vhd.js';
+import { benchRegistry } from './registry.js';
 import { median } from './util.js';
 
 const quick = process.argv.includes('--quick');
@@ -189,6 +190,7 @@ const fsRows = await benchFilesystems(WORK, IMAGE_BYTES, quick ? 1 : 3, quick);
 const inspectRows = await benchInspect(WORK, quick, quick ? 1 : 5);
 const checkRows = await benchCheck(WORK, ROOT, quick, quick ? 1 : 5);
 const digestRows = await benchDigest(join(WORK, `compressible-${IMAGE_BYTES}.raw`), quick ? 1 : 3);
+const registryRows = await benchRegistry(WORK, quick ? 1 : 3, quick);
 const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); the figures below are from the last full run.
@@ -324,6 +326,21 @@ its own, so asking for both costs about the time of MD5 alone.
 | tool | time | throughput | |
 |---|---:|---:|---|
 ${digestRows.join('\n')}
+
+## Registry hives: export and lookups
+
+Target (issue #12): a full export of a hive of 50 MiB or more at least as fast as \`hivexml\`.
+The hive (bench/registry.ts) is written from the regf layout: ${quick ? 100 : 1000} keys of 50 subkeys each
+(index roots over hash leaves), each subkey with eight values (strings, DWORDs, a QWORD, a
+REG_MULTI_SZ, binary data of 64 to 1,600 bytes) — the shape of a SOFTWARE hive. diskprobe opens
+it from memory and exports every key and value as .reg text (\`exportReg\`, the text counted,
+not written); hivexml and regfexport read the same file and write to /dev/null. The lookups
+open the hive and find 100,000 random subkeys by path, the second component in another case;
+hivexsh runs the same 100,000 \`cd\` commands from a script. ${quick ? 1 : 3} runs, medians.
+
+| job | diskprobe | reference tools |
+|---|---:|---|
+${registryRows.join('\n')}
 
 ## Notes
 

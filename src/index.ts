@@ -58,5 +58,5 @@ export { openOva, openOvaDisk, diskMember, listTar, parseManifest, verifyManifes
 export type { Ova, OvfDisk, OvfFile, OvfSystem, OvfController, Ovf, TarMember, ManifestEntry, Hasher } from './container/ova/index.js';
 export { checkVmdkIntegrity, streamVmdk } from './container/vmdk/index.js';
 export type { VmdkIntegrityReport } from './container/vmdk/index.js';
-export { openHive, Hive, RegKey, decode as decodeRegValue, resolveControlSet, readBcd, marvin32, REG_TYPES, MAX_HIVE_BYTES } from './registry/index.js';
-export type { RegValue, ValueData, HiveLogs, OpenHiveOptions, Replay, BaseBlock, BcdStore, BcdObject, BcdElement } from './registry/index.js';
+export { openHive, Hive, RegKey, decode as decodeRegValue, resolveControlSet, readBcd, marvin32, REG_TYPES, MAX_HIVE_BYTES, exportReg, regLine } from './registry/index.js';
+export type { RegValue, ValueData, HiveLogs, OpenHiveOptions, Replay, BaseBlock, BcdStore, BcdObject, BcdElement, ExportRegOptions } from './registry/index.js';

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import { openFileSystem, READABLE_FILESYSTEMS, type FileSystem } from '../fs/index.js';
 import { openImage } from '../node/image.js';
-import { openHive, type Hive, type HiveLogs, type RegKey, type RegValue } from '../registry/index.js';
+import { exportReg, openHive, type Hive, type HiveLogs, type RegValue } from '../registry/index.js';
 import { readLayout } from '../volume/index.js';
 import { EXIT, toJson, UsageError, type Io } from './io.js';
 
@@ -142,52 +142,6 @@ function queryLine(v: RegValue): string {
   return `    ${name}    ${v.typeName}    ${data}`;
 }
 
-function regString(s: string): string {
-  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
-/** hex(t):.. lines wrapped as regedit wraps them (about 80 columns, `\` continuations). */
-function regHex(prefix: string, bytes: Uint8Array): string {
-  const parts = Array.from(bytes, (b) => b.toString(16).padStart(2, '0'));
-  let out = prefix;
-  let line = prefix.length;
-  for (let i = 0; i < parts.length; i++) {
-    const piece = parts[i]! + (i < parts.length - 1 ? ',' : '');
-    if (line + piece.length > 78 && i > 0) {
-      out += '\\\n  ';
-      line = 2;
-    }
-    out += piece;
-    line += piece.length;
-  }
-  return out;
-}
-
-/** A value in .reg syntax. */
-export function regLine(v: RegValue): string {
-  const name = v.name === '' ? '@' : regString(v.name);
-  if (v.type === 1 && typeof v.data === 'string' && v.bytes.length % 2 === 0 && !v.data.includes('\0') && v.bytes.length === (v.data.length + 1) * 2) return `${name}=${regString(v.data)}`;
-  if (v.type === 4 && v.bytes.length === 4 && typeof v.data === 'number') return `${name}=dword:${v.data.toString(16).padStart(8, '0')}`;
-  const prefix = `${name}=${v.type === 3 ? 'hex:' : `hex(${v.type.toString(16)}):`}`;
-  return regHex(prefix, v.bytes);
-}
-
-/** The key and all below it in .reg format (keys visited once: a damaged hive cannot loop). */
-export function exportReg(key: RegKey, prefix: string, write: (s: string) => void): void {
-  write('Windows Registry Editor Version 5.00\r\n');
-  const seen = new Set<number>();
-  const stack: RegKey[] = [key];
-  while (stack.length) {
-    const k = stack.pop()!;
-    if (seen.has(k.cell)) continue;
-    seen.add(k.cell);
-    write(`\r\n[${k.path === '' ? prefix : `${prefix}\\${k.path}`}]\r\n`);
-    for (const v of k.values()) write(`${regLine(v).replace(/\n/g, '\r\n')}\r\n`);
-    const subs = k.subkeys();
-    for (let i = subs.length - 1; i >= 0; i--) stack.push(subs[i]!);
-  }
-}
-
 export async function regCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, export: { type: 'boolean' }, volume: { type: 'string' } } });
   if (positionals.length < 1 || positionals.length > 3 || (values.export && positionals.length > 2)) throw new UsageError('expected an image or hive file, a key path and at most one value name');
@@ -214,7 +168,7 @@ export async function regCommand(args: string[], io: Io): Promise<number> {
     }
     const full = key.path === '' ? prefix : `${prefix}\\${key.path}`;
     if (values.export) {
-      exportReg(key, prefix, (s) => io.out(s));
+      exportReg(key, (s) => io.out(s), { root: prefix });
       return EXIT.OK;
     }
     if (valueName !== undefined) {

@@ -12,6 +12,8 @@ import { BASE_BLOCK_SIZE, DB_SEGMENT, filetimeOf, latin1Of, NK, parseBaseBlock, 
 
 /** Largest hive read (bytes). Windows limits a hive to 2 GiB; the largest seen are a few hundred MiB. */
 export const MAX_HIVE_BYTES = 1024 * 1024 * 1024;
+/** The most subkey names kept in lookup indexes at once. */
+const MAX_INDEXED_NAMES = 1 << 20;
 /** Most subkeys or values listed for one key (a count beyond is corruption or an attack). */
 const MAX_LIST = 1_000_000;
 const MAX_FINDINGS_PER_CODE = 32;
@@ -25,7 +27,7 @@ export interface RegValue {
   type: number;
   /** `REG_SZ`, …; `REG_0x12345678` for types without a name. */
   typeName: string;
-  /** The data as stored. */
+  /** The data as stored: a view of the hive's memory (copy it before changing it). */
   bytes: Uint8Array;
   /** The data by type: strings (REG_SZ, REG_EXPAND_SZ, REG_LINK), string lists (REG_MULTI_SZ), numbers (REG_DWORD, big-endian DWORD), bigint (REG_QWORD), bytes otherwise. */
   data: ValueData;
@@ -118,12 +120,8 @@ export class RegKey {
 
   /** The subkey named `name`, compared without regard to case. */
   subkey(name: string): RegKey | undefined {
-    const want = upcase(name);
-    for (const c of this.hive.subkeyCells(this.at, this.describe())) {
-      const n = this.hive.keyName(this.hive.nodeAt(c));
-      if (upcase(n) === want) return new RegKey(this.hive, c, this.childPath(n));
-    }
-    return undefined;
+    const c = this.hive.subkeyByName(this.cell, this.at, upcase(name), this.describe());
+    return c === undefined ? undefined : new RegKey(this.hive, c, this.childPath(this.hive.keyName(this.hive.nodeAt(c))));
   }
 
   get subkeyCount(): number {
@@ -173,6 +171,9 @@ export class Hive {
   readonly replay: Replay | undefined;
   /** Whether the primary file was dirty (sequence numbers differ, or its checksum is wrong). */
   readonly dirty: boolean;
+  /** Name indexes of keys with many subkeys, by key cell (see subkeyByName). */
+  private readonly names = new Map<number, Map<string, number>>();
+  private indexed = 0;
 
   constructor(
     primary: Uint8Array,
@@ -269,6 +270,35 @@ export class Hive {
     return k;
   }
 
+  /**
+   * The subkey of key node `nk` (in cell `cell`) whose upper-cased name is `want`. A key with
+   * many subkeys gets a name index on first use, so repeated lookups cost one map probe; the
+   * indexes are dropped when they hold more than a million names. When two subkeys share a
+   * name (a damaged hive), the first stored wins.
+   */
+  subkeyByName(cell: number, nk: number, want: string, what: string): number | undefined {
+    let index = this.names.get(cell);
+    if (!index) {
+      const cells = this.subkeyCells(nk, what);
+      if (cells.length < 8) {
+        for (const c of cells) if (upcase(this.keyName(this.nodeAt(c))) === want) return c;
+        return undefined;
+      }
+      if (this.indexed + cells.length > MAX_INDEXED_NAMES) {
+        this.names.clear();
+        this.indexed = 0;
+      }
+      index = new Map();
+      for (const c of cells) {
+        const n = upcase(this.keyName(this.nodeAt(c)));
+        if (!index.has(n)) index.set(n, c);
+      }
+      this.names.set(cell, index);
+      this.indexed += cells.length;
+    }
+    return index.get(want);
+  }
+
   /** The key node cells a key's subkey list names (li, lf, lh, and ri over them). */
   subkeyCells(nk: number, what: string): number[] {
     const d = this.data;
@@ -332,7 +362,8 @@ export class Hive {
   value(off: number): RegValue {
     const d = this.data;
     const at = this.vkAt(off);
-    const name = this.valueName(off);
+    const nameLen = u16(d, at + 2);
+    const name = u16(d, at + 16) & 1 ? latin1Of(d, at + 20, nameLen) : utf16Of(d, at + 20, nameLen);
     const rawSize = u32(d, at + 4);
     const size = rawSize & 0x7fffffff;
     const dataOff = u32(d, at + 8);
@@ -347,8 +378,8 @@ export class Hive {
       if (size > DB_SEGMENT && this.base.minor > 3 && c.length >= 8 && d[c.at] === 0x64 && d[c.at + 1] === 0x62) bytes = this.bigData(dataOff, c, size, name);
       else if (size > c.length) {
         this.note('regf.value-truncated', `value ${JSON.stringify(name)} declares ${size} bytes in a ${c.length}-byte cell: the cell's bytes are used`, BASE_BLOCK_SIZE + dataOff);
-        bytes = d.slice(c.at, c.at + c.length);
-      } else bytes = d.slice(c.at, c.at + size);
+        bytes = d.subarray(c.at, c.at + c.length);
+      } else bytes = d.subarray(c.at, c.at + size);
     }
     return { name, type, typeName: REG_TYPES[type] ?? `REG_0x${type.toString(16)}`, bytes, data: decode(type, bytes) };
   }

@@ -24,3 +24,4 @@ export function resolveControlSet(system: Hive, which: 'Current' | 'Default' | '
   if (!key) throw new DiskProbeError(ErrorCode.NOT_FOUND, `Select\\${which} is ${v.data} but there is no ${path}`, { layer: 'registry', format: 'regf', device: system.label, structure: 'Select', value: v.data });
   return { key, number: v.data, path };
 }
+export { exportReg, regLine, type ExportRegOptions } from './reg-file.js';

@@ -102,6 +102,8 @@ describe('regf: keys, values and data as hivex and libregf read them', () => {
     expect(big.subkey(s.last.toLowerCase())?.name).toBe(s.last);
     expect(hive.key(`big/${s.first.toUpperCase()}`)?.path).toBe(`Big\\${s.first}`);
     expect(big.subkey('Sub-99999')).toBeUndefined();
+    // Every one of them, through the name index the first lookup builds.
+    for (const n of names) expect(big.subkey(n.toLowerCase())?.name).toBe(n);
   });
 
   it('system: the control set Select\\Current names, not another', async () => {
