@@ -8,7 +8,7 @@ import type { Finding } from '../container/types.js';
 import type { BlockDevice } from '../device/types.js';
 import { DiskProbeError, ErrorCode, type Where } from '../errors.js';
 import { replayLogs, type Replay } from './log.js';
-import { BASE_BLOCK_SIZE, DB_SEGMENT, filetimeOf, latin1Of, NK, parseBaseBlock, REG_TYPES, u16, u32, upcase, utf16Of, type BaseBlock } from './regf.js';
+import { BASE_BLOCK_SIZE, DB_SEGMENT, filetimeOf, latin1Of, nameHash, NK, parseBaseBlock, REG_TYPES, u16, u32, upcase, utf16Of, type BaseBlock } from './regf.js';
 
 /** Largest hive read (bytes). Windows limits a hive to 2 GiB; the largest seen are a few hundred MiB. */
 export const MAX_HIVE_BYTES = 1024 * 1024 * 1024;
@@ -46,6 +46,12 @@ export interface OpenHiveOptions {
   /** A label for errors (a file name). */
   label?: string;
   signal?: AbortSignal;
+  /**
+   * Compare each hash leaf's (`lh`) hashes with its keys' names as subkeys are listed; a
+   * mismatch is a `regf.hash` finding (Windows skips entries whose hash differs, so it may not
+   * find such a key). Off by default: lookups here compare names and do not need them.
+   */
+  checkHashes?: boolean;
 }
 
 async function bytesOf(src: Uint8Array | BlockDevice, label: string, signal?: AbortSignal): Promise<Uint8Array> {
@@ -63,7 +69,7 @@ export async function openHive(source: Uint8Array | BlockDevice, options: OpenHi
     const l = options.logs?.[name];
     if (l) logs.push({ name: name.toUpperCase(), bytes: await bytesOf(l, `${label}.${name.toUpperCase()}`, options.signal) });
   }
-  return new Hive(primary, label, logs);
+  return new Hive(primary, label, logs, options.checkHashes ?? false);
 }
 
 interface Cell {
@@ -174,11 +180,14 @@ export class Hive {
   /** Name indexes of keys with many subkeys, by key cell (see subkeyByName). */
   private readonly names = new Map<number, Map<string, number>>();
   private indexed = 0;
+  /** Hash leaves already compared with their names (checkHashes). */
+  private readonly hashesChecked = new Set<number>();
 
   constructor(
     primary: Uint8Array,
     readonly label: string,
     logs: { name: string; bytes: Uint8Array }[] = [],
+    private readonly checkHashes = false,
   ) {
     let base = parseBaseBlock(primary, this.where());
     if (primary.length < BASE_BLOCK_SIZE) throw new DiskProbeError(ErrorCode.TRUNCATED, `${primary.length} bytes, shorter than the 4096-byte base block`, this.where('base block'));
@@ -223,7 +232,7 @@ export class Hive {
 
   private note(code: string, message: string, offset: number): void {
     if (this.findings.filter((f) => f.code === code).length >= MAX_FINDINGS_PER_CODE) return;
-    this.findings.push({ severity: code === 'regf.dirty' || code === 'regf.truncated' ? 'warning' : 'info', code, message, offset });
+    this.findings.push({ severity: code === 'regf.dirty' || code === 'regf.truncated' || code === 'regf.hash' ? 'warning' : 'info', code, message, offset });
   }
 
   /** An allocated cell at `off` (relative to the hive bins data). */
@@ -324,6 +333,15 @@ export class Hive {
       for (let i = 0; i < n; i++) {
         out.push(u32(d, c.at + 4 + i * width));
         if (out.length > count) this.corrupt(`${what}: subkey lists hold more entries than its ${count} subkeys`, sig, off, out.length);
+      }
+      if (sig === 'lh' && this.checkHashes && !this.hashesChecked.has(off)) {
+        this.hashesChecked.add(off);
+        for (let i = 0; i < n; i++) {
+          const name = this.keyName(this.nodeAt(u32(d, c.at + 4 + i * 8)));
+          const stored = u32(d, c.at + 8 + i * 8);
+          const want = nameHash(name);
+          if (stored !== want) this.note('regf.hash', `${what}: the hash leaf's entry for ${JSON.stringify(name)} holds 0x${stored.toString(16)}, not 0x${want.toString(16)}: Windows may not find this key`, BASE_BLOCK_SIZE + c.at + 8 + i * 8);
+        }
       }
     };
     leaf(list, 0);

@@ -106,6 +106,28 @@ describe('regf: keys, values and data as hivex and libregf read them', () => {
     for (const n of names) expect(big.subkey(n.toLowerCase())?.name).toBe(n);
   });
 
+  it('checkHashes: hash leaves as Windows hashes names give no finding; a wrong hash is a regf.hash warning', async () => {
+    const walk = (k: RegKey): void => k.subkeys().forEach(walk);
+    for (const n of ['subkeys', 'system', 'values']) {
+      const hive = await openHive(file(`${n}.hive`), { label: n, checkHashes: true });
+      walk(hive.root());
+      expect(hive.findings.filter((f) => f.code === 'regf.hash'), n).toEqual([]);
+    }
+    // The root of system.hive lists its subkeys in a hash leaf (hivex writes lh); break its first hash.
+    const bytes = Buffer.from(file('system.hive'));
+    const data = bytes.subarray(4096);
+    const list = data.readUInt32LE(bytes.readUInt32LE(36) + 4 + 28); // the root cell's nk, its subkey list
+    expect(data.toString('latin1', list + 4, list + 6)).toBe('lh');
+    data.writeUInt32LE((data.readUInt32LE(list + 12) ^ 1) >>> 0, list + 12);
+    const hive = await openHive(bytes, { checkHashes: true });
+    const first = hive.root().subkeys()[0]!.name;
+    expect(hive.findings.filter((f) => f.code === 'regf.hash')).toEqual([expect.objectContaining({ severity: 'warning', offset: 4096 + list + 12, message: expect.stringContaining(JSON.stringify(first)) })]);
+    // Without the option the hash is not looked at, and the key is still found by name.
+    const plain = await openHive(bytes);
+    expect(plain.key(first)?.name).toBe(first);
+    expect(plain.findings.filter((f) => f.code === 'regf.hash')).toEqual([]);
+  });
+
   it('system: the control set Select\\Current names, not another', async () => {
     const hive = await open('system');
     const cs = resolveControlSet(hive);
