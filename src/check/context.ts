@@ -5,7 +5,8 @@
 import type { Disk, ProbeResult } from '../container/types.js';
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import type { FsStats, Stats } from '../fs/types.js';
-import type { Guest, Inspection } from '../guest/inspect.js';
+import type { LinuxGuest, Inspection } from '../guest/inspect.js';
+import type { WindowsGuest } from '../guest/windows/inspect.js';
 import { listInitramfs, modulesIn } from '../guest/initramfs.js';
 import type { VolumeLayout } from '../volume/types.js';
 import type { ImageFacts } from './types.js';
@@ -29,9 +30,13 @@ export interface CheckContext {
   layout?: VolumeLayout;
   inspection?: Inspection;
   /** The guest the Linux rules check (the first root, preferring one with a boot loader). */
-  guest?: Guest;
+  guest?: LinuxGuest;
   /** Why the Linux rules do not apply, or could not run, when there is no guest. */
   noGuest?: { verdict: 'SKIPPED' | 'ERROR'; reason: string };
+  /** The Windows installation the Windows rules check (the one the BCD's default entry boots, else the first). */
+  windows?: WindowsGuest;
+  /** Why the Windows rules do not apply, or could not run, when there is no Windows guest. */
+  noWindows?: { verdict: 'SKIPPED' | 'ERROR'; reason: string };
   signal?: AbortSignal;
   /** Memoises one computation per key, shared by every rule and profile. */
   memo<T>(key: string, compute: () => Promise<T>): Promise<T>;
@@ -102,7 +107,9 @@ export function guestReadlink(ctx: CheckContext, path: string): Promise<string |
 export function mountedStats(ctx: CheckContext): Promise<{ path: string; volume: string; type: string; stats?: FsStats; error?: string; findings: readonly { severity: string; code: string; message: string; offset?: number }[] }[]> {
   return ctx.memo('statfs', async () => {
     const out = [];
-    for (const m of ctx.guest?.fs.mounted ?? []) {
+    // A Windows guest: its system volume, as C:.
+    const mounted = ctx.guest?.fs.mounted ?? (ctx.windows ? [{ path: 'C:', source: ctx.windows.root, fs: ctx.windows.fs }] : []);
+    for (const m of mounted) {
       try {
         out.push({ path: m.path, volume: m.source, type: m.fs.type, stats: await m.fs.statfs(), findings: m.fs.findings });
       } catch (e) {

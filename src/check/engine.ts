@@ -9,14 +9,16 @@ import { probe } from '../container/probe.js';
 import type { Disk, OpenOptions, ProbeResult } from '../container/types.js';
 import type { BlockDevice } from '../device/types.js';
 import { DiskProbeError, ErrorCode, throwIfAborted } from '../errors.js';
-import { inspectLayout, type Guest } from '../guest/inspect.js';
+import { inspectLayout, type LinuxGuest } from '../guest/inspect.js';
+import type { WindowsGuest } from '../guest/windows/inspect.js';
 import { readLayout } from '../volume/index.js';
 import { memoiser, mountedStats, type CheckContext } from './context.js';
 import { PROFILES } from './profiles.js';
 import { error } from './rule.js';
 import { RULES } from './rules/index.js';
-import { noGuestOutcome } from './rules/image.js';
+import { noGuestOutcome, noWindowsOutcome } from './rules/image.js';
 import { bootMode } from './rules/disk.js';
+import { windowsRelease } from './rules/windows.js';
 import type { CheckItem, CheckProgress, ImageDigest, ImageFacts, ImportParameters, NameSet, Outcome, Profile, ProfileReport, Verdict } from './types.js';
 import { buildReport, type CheckReport } from './report.js';
 
@@ -116,6 +118,7 @@ export async function prepare(input: BlockDevice | Disk, options: CheckOptions =
   if (openError) ctx.openError = openError;
   if (!disk) {
     ctx.noGuest = { verdict: 'ERROR', reason: `the image could not be opened: ${openError ?? 'unknown format'}` };
+    ctx.noWindows = ctx.noGuest;
     return ctx;
   }
   ctx.disk = disk;
@@ -126,13 +129,24 @@ export async function prepare(input: BlockDevice | Disk, options: CheckOptions =
   } catch (e) {
     if (!(e instanceof DiskProbeError) || e.code === ErrorCode.ABORTED) throw e;
     ctx.noGuest = { verdict: 'ERROR', reason: `the volumes could not be read: ${e.message}` };
+    ctx.noWindows = ctx.noGuest;
     return ctx;
   }
-  const guest = pickGuest(ctx.inspection.guests);
+  const linux = ctx.inspection.guests.filter((g): g is LinuxGuest => g.os === 'linux');
+  const windows = ctx.inspection.guests.filter((g): g is WindowsGuest => g.os === 'windows');
+  const guest = pickGuest(linux);
+  const win = pickWindows(windows);
   if (guest) ctx.guest = guest;
+  else if (win) ctx.noGuest = { verdict: 'SKIPPED', reason: `a Windows guest (${win.root}${win.identity.product ? `: ${win.identity.product}` : ''}), not Linux` };
   else {
     const ntfs = ctx.layout.volumes.find((v) => v.content.type === 'ntfs');
-    ctx.noGuest = ntfs ? { verdict: 'SKIPPED', reason: `no Linux root; ${ntfs.id} holds NTFS (Windows?), whose items this version does not check` } : { verdict: 'ERROR', reason: 'no Linux root was found on the disk' };
+    ctx.noGuest = ntfs ? { verdict: 'ERROR', reason: `no Linux root; ${ntfs.id} holds NTFS without a Windows folder this version recognises` } : { verdict: 'ERROR', reason: 'no Linux root was found on the disk' };
+  }
+  if (win) ctx.windows = win;
+  else if (guest) ctx.noWindows = { verdict: 'SKIPPED', reason: `a Linux guest (${guest.root}), not Windows` };
+  else {
+    const locked = ctx.layout.volumes.find((v) => v.content.type.toLowerCase() === 'bitlocker');
+    ctx.noWindows = locked ? { verdict: 'ERROR', reason: `${locked.id} is BitLocker-encrypted: the Windows on it cannot be read` } : { verdict: 'ERROR', reason: 'no Windows installation was found on the disk (no NTFS volume with Windows/System32/config/SYSTEM)' };
   }
   return ctx;
 }
@@ -143,8 +157,13 @@ function chain(disk: Disk | undefined): Disk[] {
   return out;
 }
 
+/** The Windows the cloud would boot: the one the BCD's default entry names, else the first. */
+function pickWindows(guests: WindowsGuest[]): WindowsGuest | undefined {
+  return guests.find((g) => g.boot.entries.some((e) => e.isDefault && e.osDevice?.volume === g.root)) ?? guests[0];
+}
+
 /** The root the cloud would boot: one with a boot loader entry and kernel, else the first. */
-function pickGuest(guests: Guest[]): Guest | undefined {
+function pickGuest(guests: LinuxGuest[]): LinuxGuest | undefined {
   return guests.find((g) => g.boot.defaultKernel) ?? guests.find((g) => g.boot.loader !== 'none') ?? guests[0];
 }
 
@@ -155,6 +174,7 @@ export async function runItem(ctx: CheckContext, profile: Profile, id: string): 
   const rule = BY_ID.get(id);
   if (!rule) return error(`no rule "${id}" in this version`);
   if (rule.scope === 'linux' && !ctx.guest) return noGuestOutcome(ctx);
+  if (rule.scope === 'windows' && !ctx.windows) return noWindowsOutcome(ctx);
   try {
     const bad = profile.severity[id] ?? rule.severity;
     const o = await rule.run(ctx, profile, bad);
@@ -183,7 +203,7 @@ export async function evaluate(ctx: CheckContext, profiles: Profile[], options: 
   throwIfAborted(ctx.signal, { layer: 'check' });
   options.onProgress?.({ step: 'rules', bytes: 0, total: 0 });
   // Warm the shared reads every profile needs, then run all items at once.
-  if (ctx.guest) await mountedStats(ctx);
+  if (ctx.guest || ctx.windows) await mountedStats(ctx);
   const reports: ProfileReport[] = await Promise.all(
     profiles.map(async (p) => {
       const items: CheckItem[] = await Promise.all(
@@ -212,6 +232,12 @@ function importParameters(ctx: CheckContext, profile: Profile): ImportParameters
     out.platform = platformName(g, profile);
     if (g.identity.version) out.osVersion = g.identity.version;
     if (g.arch) out.architecture = g.arch;
+  } else if (ctx.windows) {
+    const w = ctx.windows;
+    out.osType = 'windows';
+    out.platform = windowsRelease(w) ?? 'Windows';
+    if (w.identity.version) out.osVersion = `${w.identity.version}${w.identity.build !== undefined ? `.${w.identity.build}` : ''}`;
+    if (w.arch) out.architecture = w.arch;
   }
   out.diskFormat = ctx.image.format;
   if (ctx.image.virtualSize !== undefined) out.systemDiskSizeGB = Math.ceil(ctx.image.virtualSize / 1024 ** 3);
@@ -225,7 +251,7 @@ const PLATFORMS: Record<string, string> = {
   centos: 'CentOS', rhel: 'RedHat', ubuntu: 'Ubuntu', debian: 'Debian', sles: 'SUSE', opensuse: 'OpenSUSE', 'opensuse-leap': 'OpenSUSE', fedora: 'Fedora', almalinux: 'AlmaLinux', rocky: 'Rocky Linux', ol: 'Oracle Linux', amzn: 'Amazon Linux', alinux: 'Aliyun', anolis: 'Anolis', gentoo: 'Gentoo', freebsd: 'FreeBSD', coreos: 'CoreOS', arch: 'Arch Linux', alpine: 'Alpine',
 };
 
-export function platformName(g: Guest, profile?: Profile): string {
+export function platformName(g: LinuxGuest, profile?: Profile): string {
   const d = g.identity.distro;
   return profile?.platformNames?.[d] ?? PLATFORMS[d] ?? (d === 'unknown' ? 'Others Linux' : (g.identity.name ?? d));
 }

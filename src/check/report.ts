@@ -76,15 +76,16 @@ function vendorTime(d: Date): string {
 export async function buildReport(ctx: CheckContext, profiles: ProfileReport[], options: CheckOptions): Promise<CheckReport> {
   const time = options.time ?? new Date();
   const g = ctx.guest;
+  const w = g ? undefined : ctx.windows;
   const first = profiles[0]!;
   const params = first.importParameters;
-  const [big, small] = (g?.identity.version ?? '').split('.');
+  const [big, small] = (g?.identity.version ?? w?.identity.version ?? '').split('.');
   const { findings, ...image } = ctx.image;
   const report: CheckReport = {
     platform: params.platform ?? '',
     os_big_version: big ?? '',
     os_small_version: small ?? '',
-    architecture: g?.arch ?? '',
+    architecture: g?.arch ?? w?.arch ?? '',
     system_disk_size: params.systemDiskSizeGB !== undefined ? String(params.systemDiskSizeGB) : '',
     version: options.version ?? 'dev',
     time: vendorTime(time),
@@ -100,14 +101,14 @@ export async function buildReport(ctx: CheckContext, profiles: ProfileReport[], 
       if (v.content.label) o.label = v.content.label;
       return o;
     }),
-    filesystems: g
+    filesystems: g || w
       ? (await mountedStats(ctx)).map((s) => {
           if (!s.stats) return { mount: s.path, volume: s.volume, type: s.type, error: s.error ?? 'unreadable' };
           const st = s.stats;
           return { mount: s.path, volume: s.volume, type: st.type, size: st.blocks * st.blockSize, free: st.freeBlocks * st.blockSize, available: Math.max(0, st.freeBlocks - st.reservedBlocks) * st.blockSize, inodes: st.inodes, freeInodes: st.freeInodes, features: st.features, clean: st.state.clean };
         })
       : [],
-    findings: [...findings, ...(ctx.layout?.findings ?? []), ...(ctx.inspection?.findings ?? []), ...(g?.findings ?? [])],
+    findings: [...findings, ...(ctx.layout?.findings ?? []), ...(ctx.inspection?.findings ?? []), ...(g?.findings ?? w?.findings ?? [])],
   };
   if (profiles.length > 1) {
     const matrix: Record<string, Record<string, Verdict>> = {};
@@ -125,6 +126,13 @@ export async function buildReport(ctx: CheckContext, profiles: ProfileReport[], 
     const k = g.boot.defaultKernel ?? g.kernels[0];
     if (k) gs.kernel = k.version;
     if (g.boot.cmdline !== undefined) gs.cmdline = g.boot.cmdline;
+    report.guest = gs;
+  } else if (w) {
+    const gs: NonNullable<CheckReport['guest']> = { root: w.root, distro: 'windows', bootLoader: w.boot.bootmgr.length ? 'bootmgr' : 'none' };
+    if (w.identity.version) gs.version = `${w.identity.version}${w.identity.build !== undefined ? `.${w.identity.build}` : ''}`;
+    if (w.identity.product) gs.product = w.identity.product;
+    if (w.hostname) gs.hostname = w.hostname;
+    if (w.arch) gs.arch = w.arch;
     report.guest = gs;
   }
   return report;

@@ -6,8 +6,8 @@ export interface Rule {
   /** `linux.virtio`: the catalogue's id (CHECKS.md, or a vendor-checks.md row for extras). */
   id: string;
   title: string;
-  /** `linux` rules need a Linux guest; `image` and `disk` rules need only the image. */
-  scope: 'image' | 'disk' | 'linux';
+  /** `linux` rules need a Linux guest, `windows` rules a Windows one; `image` and `disk` rules need only the image. */
+  scope: 'image' | 'disk' | 'linux' | 'windows';
   /** The verdict when the requirement is not met, unless the profile says otherwise. */
   severity: Severity;
   /** The item's name in vendor vocabularies. */

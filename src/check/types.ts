@@ -120,6 +120,26 @@ export interface Profile {
   cmdlineAvoid: string[];
   /** Vendor vocabulary: the console's platform names (`CentOS`, `Ubuntu`, `Others Linux`). */
   platformNames?: Record<string, string>;
+  /** What the profile asks of Windows guests. */
+  windows: WindowsProfile;
+}
+
+/** The Windows side of a profile. */
+export interface WindowsProfile {
+  /** Releases accepted (`Windows Server 2016`, `Windows 10`); empty means any. */
+  releases: string[];
+  /** Architectures accepted (`x86_64`). */
+  archs: string[];
+  /** cloudbase-init: DiDi requires it, JD forbids it. */
+  cloudInit: Stance;
+  /** Vendor agents: a name and the service names that show it is installed. */
+  agents: { name: string; services: string[] }[];
+  /** Storage controllers the cloud presents the system disk on (`virtio-blk`, `nvme`, …). */
+  bootControllers: string[];
+  /** Services that must start automatically (2) or on demand (3) — Azure's baseline. */
+  serviceBaseline?: Record<string, number>;
+  /** Languages accepted (LCIDs as the registry writes them, `0409`); empty means any. */
+  languages?: string[];
 }
 
 /** A vendor vocabulary for item names. */

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { inspect, type Guest } from '../guest/index.js';
+import { inspect, type Guest, type LinuxGuest, type WindowsGuest } from '../guest/index.js';
 import { openImage, type OpenedImage } from '../node/image.js';
 import { EXIT, toJson, UsageError, type Io } from './io.js';
 
@@ -22,8 +22,18 @@ Exit codes: 0 at least one operating system found; 1 none found; 2 usage error, 
 could not be opened.
 `;
 
-/** A guest as JSON: everything but the live filesystem view, plus the mounts it assembled. */
+/** A guest as JSON: everything but the live filesystem view (and opened hives), plus the mounts it assembled. */
 export function guestJson(g: Guest, listPackages = true): Record<string, unknown> {
+  return g.os === 'windows' ? windowsJson(g) : linuxJson(g, listPackages);
+}
+
+function windowsJson(g: WindowsGuest): Record<string, unknown> {
+  const { fs, registry, boot, ...rest } = g;
+  const bcd = boot.bcd ? { volume: boot.bcd.volume, path: boot.bcd.path, error: boot.bcd.error, objects: boot.bcd.store?.objects.length } : undefined;
+  return { ...rest, boot: { ...boot, bcd }, filesystem: fs.type, hivesOpened: Object.keys(registry) };
+}
+
+function linuxJson(g: LinuxGuest, listPackages: boolean): Record<string, unknown> {
   const { fs, packages, ...rest } = g;
   return {
     ...rest,
@@ -33,6 +43,43 @@ export function guestJson(g: Guest, listPackages = true): Record<string, unknown
 }
 
 function describe(g: Guest, listPackages: boolean): string {
+  return g.os === 'windows' ? describeWindows(g, listPackages) : describeLinux(g, listPackages);
+}
+
+function describeWindows(g: WindowsGuest, listApplications: boolean): string {
+  const id = g.identity;
+  const lines = [`${id.product ?? 'Windows (version unknown)'} on ${g.root}`];
+  const row = (k: string, v: string | undefined) => v !== undefined && lines.push(`  ${k.padEnd(10)} ${v}`);
+  row('version', [id.version, id.build !== undefined ? `build ${id.build}${id.ubr !== undefined ? `.${id.ubr}` : ''}` : undefined, id.displayVersion, id.editionId, id.installationType].filter(Boolean).join(', ') || 'unknown');
+  row('arch', g.arch ? `${g.arch} (${g.archSource})` : 'unknown');
+  row('hostname', g.hostname ?? '-');
+  row('windows', `${g.systemRoot}${g.controlSet ? `, control set ${g.controlSet.path}` : ''}`);
+  for (const h of g.hives) {
+    const state = !h.present ? 'missing' : h.error ? `unreadable: ${h.error}` : h.replay ? `dirty, replayed from ${h.replay.logs.join(' and ')} (${h.replay.format} format)` : h.dirty ? 'dirty, not replayed' : 'clean';
+    row('hive', `${h.name}: ${state}`);
+  }
+  for (const d of g.drives) row('drive', `${d.letter} ${d.volume ?? '(not in this image)'}  [${d.target}]`);
+  const b = g.boot;
+  row('boot', b.modes.length ? b.modes.join(' and ') : 'no system partition with a boot manager or BCD');
+  for (const m of b.bootmgr) row('bootmgr', `${m.volume}:${m.path}`);
+  if (b.bcd) row('bcd', `${b.bcd.volume}:${b.bcd.path}${b.bcd.error ? ` (unreadable: ${b.bcd.error})` : ''}`);
+  for (const e of b.entries) {
+    const dev = (d: typeof e.osDevice) => (d ? (d.volume ?? `missing (${d.description}: ${d.reason})`) : '-');
+    row(e.isDefault ? 'default' : 'entry', `"${e.description ?? e.id}" ${e.path ?? '-'}${e.pathExists === false ? ' (missing)' : ''} device ${dev(e.device)} osdevice ${dev(e.osDevice)}`);
+  }
+  for (const c of g.bootCritical) row('boot disk', `${c.bus}: ${c.state} — ${c.reason}`);
+  const boot = g.services.filter((s) => s.start === 0);
+  row('services', `${g.services.length} (${boot.length} start at boot)`);
+  row('apps', `${g.applications.length} installed`);
+  row('hotfixes', g.hotfixes.length ? g.hotfixes.join(', ') : 'none listed');
+  row('drivers', `${g.drivers.files.length} in System32\\drivers, ${g.drivers.driverStore.length} packages in the driver store`);
+  for (const f of g.fileVersions) row('file', `${f.path}: ${f.version ? `${f.version.fileVersion}${f.version.strings.CompanyName ? ` (${f.version.strings.CompanyName})` : ''}` : (f.error ?? 'no version resource')}`);
+  for (const f of g.findings) lines.push(`  ${f.severity}: ${f.message} [${f.code}]`);
+  if (listApplications) for (const a of g.applications) lines.push(`  app  ${a.name}  ${a.version ?? ''}  ${a.publisher ?? ''} (${a.bits}-bit)`);
+  return lines.join('\n');
+}
+
+function describeLinux(g: LinuxGuest, listPackages: boolean): string {
   const id = g.identity;
   const lines = [`${id.product ?? id.name ?? (id.distro === 'unknown' ? 'unknown Linux' : id.distro)} on ${g.root}`];
   const row = (k: string, v: string | undefined) => v !== undefined && lines.push(`  ${k.padEnd(10)} ${v}`);

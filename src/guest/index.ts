@@ -5,7 +5,7 @@
  * configuration the checks read, network configuration, installed packages, and the
  * initramfs's modules.
  */
-export { inspect, inspectLayout, type Guest, type GuestConfig, type GuestInitramfs, type GuestMount, type Inspection, type InspectOptions } from './inspect.js';
+export { inspect, inspectLayout, type Guest, type LinuxGuest, type GuestConfig, type GuestInitramfs, type GuestMount, type Inspection, type InspectOptions } from './inspect.js';
 export { listInitramfs, listInitramfsBytes, modulesIn, builtinModules, depModules, parseKernelConfig, type InitramfsEntry, type InitramfsListing, type InitramfsOptions, type InitramfsSegment } from './initramfs.js';
 export { bzImageVersion, listKernels, readBoot, type BootInfo, type Kernel } from './boot.js';
 export { Services, SERVICES_OF_INTEREST, type ServiceState } from './services.js';
@@ -22,3 +22,7 @@ export { readPackages, readRpmSqlite, rpmHeaderPackage, parseDpkgStatus, parseAp
 export { SqliteFile, type SqlValue } from './sqlite.js';
 export { readNetwork, readCloudConfig, type CloudConfigFiles, fromIfcfg, fromNetplan, fromCloudInitV1, fromKeyfile, fromNetworkd, parsePersistentNet, parseIni, maskToPrefix, type NetInterface, type NetTool, type NetworkConfig } from './network.js';
 export { parseYaml, YamlError, type YamlValue } from './parse/yaml.js';
+export { inspectWindows, windowsRoot, imageFile, HIVE_NAMES, type WindowsGuest, type WindowsIdentity, type HiveState, type HiveName, type DriveLetter, type WindowsService, type WindowsApplication, type WindowsBoot, type BootLoaderEntry, type ResolvedDevice, type FileVersion } from './windows/inspect.js';
+export { bootCriticalDrivers, CONTROLLERS, type BootCriticalDriver, type Controller } from './windows/drivers.js';
+export { readPe, parseVersionInfo, type PeInfo, type PeVersion } from './windows/pe.js';
+export { hklm, numberOf, stringOf, stringsOf, evidenceOf, type RegEvidence } from './windows/values.js';

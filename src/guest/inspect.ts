@@ -25,6 +25,7 @@ import { builtinModules, depModules, listInitramfs, modulesIn, parseKernelConfig
 import { Services, SERVICES_OF_INTEREST, type ServiceState } from './services.js';
 import { effective, globToRegExp, parseSshdConfig } from './parse/sshd.js';
 import { parseAdjtime, parsePasswd, parseShadow, type PasswordState } from './parse/accounts.js';
+import { inspectWindows, windowsRoot, type WindowsGuest } from './windows/inspect.js';
 
 /** What became of one fstab entry. */
 export interface GuestMount {
@@ -69,7 +70,7 @@ export interface GuestConfig {
 }
 
 /** One Linux installation. */
-export interface Guest {
+export interface LinuxGuest {
   os: 'linux';
   /** The volume holding `/`. */
   root: string;
@@ -107,8 +108,12 @@ export interface Guest {
   fs: GuestFileSystem;
 }
 
+/** An operating system found on the disk: `os` says which kind. */
+export type Guest = LinuxGuest | WindowsGuest;
+
 /** What inspection found, guests and all. */
 export interface Inspection {
+  /** Every installation found, Linux and Windows, in volume order. */
   guests: Guest[];
   layout: VolumeLayout;
   /** Findings not about one guest: volumes that could not be opened, several roots. */
@@ -212,11 +217,16 @@ export async function inspectLayout(layout: VolumeLayout, options: InspectOption
       if (e.code !== ErrorCode.UNSUPPORTED) findings.push({ severity: 'warning', code: 'guest.volume-unreadable', message: `${v.id} (${v.content.type}) could not be opened: ${e.message}` });
       continue;
     }
+    const windows = await windowsRoot(fs);
+    if (windows) {
+      guests.push(await inspectWindows(v.id, fs, windows, layout, open, options.signal ? { signal: options.signal } : {}));
+      continue;
+    }
     if (!(await isRoot(fs))) continue;
     guests.push(await inspectRoot(v.id, fs, layout, open, options));
   }
   if (guests.length > 1) {
-    findings.push({ severity: 'info', code: 'guest.multiple-roots', message: `${guests.length} operating system roots: ${guests.map((g) => `${g.root} (${g.identity.product ?? g.identity.distro})`).join(', ')}` });
+    findings.push({ severity: 'info', code: 'guest.multiple-roots', message: `${guests.length} operating system roots: ${guests.map((g) => `${g.root} (${g.os === 'windows' ? (g.identity.product ?? 'Windows') : (g.identity.product ?? g.identity.distro)})`).join(', ')}` });
   }
   return { guests, layout, findings };
 }
@@ -225,7 +235,7 @@ export async function inspectLayout(layout: VolumeLayout, options: InspectOption
  * Inspects one root filesystem: `rootId` names its volume, `layout` has the volumes fstab may
  * name and `open` opens them. @internal Exported for tests that give it a filesystem directly.
  */
-export async function inspectRoot(rootId: string, rootFs: FileSystem, layout: VolumeLayout, open: (v: Volume) => Promise<FileSystem>, options: InspectOptions = {}): Promise<Guest> {
+export async function inspectRoot(rootId: string, rootFs: FileSystem, layout: VolumeLayout, open: (v: Volume) => Promise<FileSystem>, options: InspectOptions = {}): Promise<LinuxGuest> {
   const root = { id: rootId };
   const findings: Finding[] = [];
   const mounts: GuestMount[] = [];
@@ -301,7 +311,7 @@ export async function inspectRoot(rootId: string, rootFs: FileSystem, layout: Vo
   const identity = identify(identityFiles);
   if (identity.distro === 'unknown') findings.push({ severity: 'warning', code: 'guest.unknown-distro', message: 'no os-release or release file names the distribution' });
 
-  const guest: Guest = { os: 'linux', root: root.id, identity, fstab: fstab.entries, mounts, crypttab: [], kernels: [], boot: { loader: 'none', entries: [] }, services: [], config: {}, network: { interfaces: [], persistentNames: [] }, packages: [], findings, fs };
+  const guest: LinuxGuest = { os: 'linux', root: root.id, identity, fstab: fstab.entries, mounts, crypttab: [], kernels: [], boot: { loader: 'none', entries: [] }, services: [], config: {}, network: { interfaces: [], persistentNames: [] }, packages: [], findings, fs };
   const hostname = await readHostname(fs, findings);
   if (hostname) guest.hostname = hostname;
   for (const path of ARCH_BINARIES) {

@@ -8,10 +8,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DiskProbeError, inspect, listInitramfs, readRpmSqlite, type Guest } from '../../src/index.js';
+import { DiskProbeError, inspect, listInitramfs, readRpmSqlite, type Guest, type LinuxGuest } from '../../src/index.js';
 import { openImage } from '../../src/node/index.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
+
+/** The guest, which must be a Linux one. */
+function linux(g: Guest | undefined): LinuxGuest {
+  if (g?.os !== 'linux') throw new Error(`expected a Linux guest, got ${g?.os ?? 'none'}`);
+  return g;
+}
 
 const GUESTS = join(FIXTURES, 'guests');
 const names = readdirSync(GUESTS)
@@ -52,7 +58,7 @@ describe.each(names)('guest fixture %s', (name) => {
       expect(guests.map((g) => g.root)).toEqual(expected.map((e) => e.root));
       if (expected.length > 1) expect(findings.map((x) => x.code)).toContain('guest.multiple-roots');
       for (const [k, want] of expected.entries()) {
-        const g: Guest = guests[k]!;
+        const g = linux(guests[k]);
         expect(g.identity.distro).toBe(want.distro);
         if (want.version) expect(g.identity.version).toBe(want.version);
         if (want.codename) expect(g.identity.codename).toBe(want.codename);
@@ -120,7 +126,7 @@ describe.each(names)('guest fixture %s', (name) => {
         if (want.initramfs) {
           // An initramfs cut in the middle: a finding, and the rest of the guest complete.
           const again = await inspect(image.disk, { initramfs: true });
-          const gi = again.guests[k]!;
+          const gi = linux(again.guests[k]);
           expect(gi.initramfs).toMatchObject({ path: want.initramfs.path, complete: want.initramfs.complete });
           expect(gi.findings.map((x) => x.code)).toContain(want.initramfs.finding);
           expect(gi.boot.defaultKernel?.version).toBe(want.defaultKernel);
@@ -150,7 +156,7 @@ describe('initramfs through the guest view', () => {
     const image = await openImage(join(GUESTS, 'debian.qcow2'));
     try {
       const { guests } = await inspect(image.disk, { initramfs: true });
-      const g = guests[0]!;
+      const g = linux(guests[0]);
       for (const [path, names] of Object.entries(f.cpioList as Record<string, string[]>)) {
         const listing = await listInitramfs(g.fs, path);
         expect(listing.complete).toBe(true);
@@ -160,7 +166,7 @@ describe('initramfs through the guest view', () => {
       expect(g.builtinModules).toEqual(['virtio', 'virtio_pci']);
       // Without the option, the initramfs is not read.
       const plain = await inspect(image.disk);
-      expect(plain.guests[0]!.initramfs).toBeUndefined();
+      expect(linux(plain.guests[0]).initramfs).toBeUndefined();
     } finally {
       await image.close();
     }

@@ -134,6 +134,14 @@ export const diskFilesystem: Rule = {
   names: { alibaba: 'filesystem', didi: 'FILE_SYSTEM', jdcloud: '文件系统', ecs: 'GUESTOS.FileSystem' },
   async run(ctx, profile, bad) {
     if (!ctx.layout) return noLayout(ctx);
+    if (!ctx.guest && ctx.windows) {
+      // Windows boots from NTFS (its ESP is FAT, which every cloud's firmware reads).
+      const w = ctx.windows;
+      const v = ctx.layout.volumes.find((x) => x.id === w.root);
+      const ev: CheckEvidence[] = [{ source: w.root, value: `${v?.content.type ?? w.fs.type}: Windows (${w.systemRoot})` }];
+      for (const b of w.boot.bootmgr) if (b.volume !== w.root) ev.push({ source: b.volume, value: `${ctx.layout.volumes.find((x) => x.id === b.volume)?.content.type ?? '?'}: system partition` });
+      return ok(`C: (${w.root}) is NTFS`, ev);
+    }
     const list = guestFilesystems(ctx);
     if (!list.length) return error('no filesystem found to check');
     const stats = await mountedStats(ctx);
@@ -173,7 +181,7 @@ export const diskFsClean: Rule = {
   severity: 'FAILED',
   names: { jdcloud: '确保文件系统完整', alibaba: 'filesystem state', ecs: 'GUESTOS.FileSystemState', didi: 'FS_STATE' },
   async run(ctx, _profile, bad) {
-    if (!ctx.guest) return ctx.layout ? skipped('no guest filesystems mounted') : noLayout(ctx);
+    if (!ctx.guest && !ctx.windows) return ctx.layout ? skipped('no guest filesystems mounted') : noLayout(ctx);
     const stats = await mountedStats(ctx);
     const evidence: CheckEvidence[] = [];
     let verdict: 'OK' | 'WARNING' | 'FAILED' | 'ERROR' = 'OK';
@@ -197,15 +205,16 @@ export const diskFsClean: Rule = {
         problems.push(`${s.path} (${s.volume}) was not cleanly unmounted`);
       }
     }
-    for (const m of ctx.guest.mounts.filter((m) => m.status === 'unsupported' || m.status === 'failed')) evidence.push({ source: m.volume ?? m.device, value: `${m.mountpoint}: ${m.status}${m.reason ? ` (${m.reason})` : ''}; not checked` });
+    for (const m of (ctx.guest?.mounts ?? []).filter((m) => m.status === 'unsupported' || m.status === 'failed')) evidence.push({ source: m.volume ?? m.device, value: `${m.mountpoint}: ${m.status}${m.reason ? ` (${m.reason})` : ''}; not checked` });
     if (verdict === 'OK') return ok(`${stats.length} filesystem(s) cleanly unmounted`, evidence);
     if (verdict === 'ERROR') return error(problems.join('; '), evidence);
-    return notMet(verdict === 'FAILED' ? bad : 'WARNING', problems.join('; '), evidence, verdict === 'FAILED' ? 'Run fsck (e2fsck -f, xfs_repair) on the filesystems before exporting the image.' : 'Shut the machine down cleanly before exporting the image, or run fsck on the filesystems.');
+    const windows = !ctx.guest && ctx.windows;
+    return notMet(verdict === 'FAILED' ? bad : 'WARNING', problems.join('; '), evidence, windows ? (verdict === 'FAILED' ? 'Run chkdsk /f on the volume in the source machine, shut it down cleanly, and export again.' : 'Shut the source machine down cleanly (no hibernation, no Fast Startup) before exporting.') : verdict === 'FAILED' ? 'Run fsck (e2fsck -f, xfs_repair) on the filesystems before exporting the image.' : 'Shut the machine down cleanly before exporting the image, or run fsck on the filesystems.');
   },
 };
 
 /** Mount points whose space the usage items check (AWS: /, /boot, /usr, /var, /tmp, /etc). */
-const USAGE_MOUNTS = new Set(['/', '/boot', '/usr', '/var', '/tmp', '/etc']);
+const USAGE_MOUNTS = new Set(['/', '/boot', '/usr', '/var', '/tmp', '/etc', 'C:']);
 /** The root needs this much free space for agents and drivers to install. */
 const ROOT_MIN_FREE = 256 * MiB;
 
@@ -217,7 +226,7 @@ function usageRule(kind: 'space' | 'inodes'): Rule {
     severity: 'FAILED',
     names: kind === 'space' ? { alibaba: 'disk use rate', jdcloud: '确保系统盘有剩余空间', ecs: 'GUESTOS.DiskUsage', didi: 'DISK_USAGE' } : { alibaba: 'inode use rate', jdcloud: 'iNode', ecs: 'GUESTOS.InodeUsage', didi: 'INODE_USAGE' },
     async run(ctx, _profile, bad) {
-      if (!ctx.guest) return ctx.layout ? skipped('no guest filesystems mounted') : noLayout(ctx);
+      if (!ctx.guest && !ctx.windows) return ctx.layout ? skipped('no guest filesystems mounted') : noLayout(ctx);
       const stats = (await mountedStats(ctx)).filter((s) => USAGE_MOUNTS.has(s.path));
       if (!stats.length) return error('no system filesystem is mounted');
       const evidence: CheckEvidence[] = [];
@@ -240,16 +249,16 @@ function usageRule(kind: 'space' | 'inodes'): Rule {
           pct = used + avail > 0 ? Math.ceil((used * 100) / (used + avail)) : 100;
           const availBytes = avail * st.blockSize;
           line = `${s.path}: ${pct}% used, ${gib(availBytes)} available of ${gib(st.blocks * st.blockSize)} (${st.freeBlocks} free blocks, ${st.reservedBlocks} reserved, block size ${st.blockSize})`;
-          if (s.path === '/' && availBytes < ROOT_MIN_FREE) {
+          if ((s.path === '/' || s.path === 'C:') && availBytes < ROOT_MIN_FREE) {
             verdict = 'FAILED';
-            problems.push(`/ has only ${gib(availBytes)} available (at least ${gib(ROOT_MIN_FREE)} is needed)`);
+            problems.push(`${s.path} has only ${gib(availBytes)} available (at least ${gib(ROOT_MIN_FREE)} is needed)`);
           }
         } else {
           const used = st.inodes - st.freeInodes;
           pct = st.inodes > 0 ? Math.ceil((used * 100) / st.inodes) : 100;
           line = `${s.path}: ${pct}% of inodes used (${st.freeInodes} free of ${st.inodes})`;
         }
-        if (s.path === '/') rootPct = pct;
+        if (s.path === '/' || s.path === 'C:') rootPct = pct;
         evidence.push({ source: s.volume, value: line });
         if (pct >= 99) {
           verdict = 'FAILED';
@@ -293,12 +302,14 @@ export const diskRootDisk: Rule = {
 export const diskSingleOs: Rule = {
   id: 'disk.single-os',
   title: 'one operating system',
-  scope: 'linux',
+  scope: 'disk',
   severity: 'FAILED',
   names: {},
   async run(ctx, _profile, bad) {
-    const guests = ctx.inspection?.guests ?? (ctx.guest ? [ctx.guest] : []);
-    const ev = guests.map((g) => ({ source: g.root, value: `${g.identity.product ?? g.identity.distro}${g.identity.source ? ` (${g.identity.source})` : ''}` }));
+    if (!ctx.inspection) return noLayout(ctx);
+    const guests = ctx.inspection.guests;
+    if (!guests.length) return error('no operating system was found on the disk');
+    const ev = guests.map((g) => ({ source: g.root, value: g.os === 'windows' ? `${g.identity.product ?? 'Windows'} (${g.systemRoot})` : `${g.identity.product ?? g.identity.distro}${g.identity.source ? ` (${g.identity.source})` : ''}` }));
     if (guests.length > 1) return notMet(bad, `${guests.length} operating system roots: ${ev.map((e) => `${e.source} ${e.value}`).join(', ')}`, ev, 'Export a disk with one operating system; remove the other root or move it to a data disk.');
     return ok('one operating system root', ev);
   },

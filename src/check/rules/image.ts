@@ -80,8 +80,14 @@ export const imageSystem: Rule = {
       }
       return ok(`Linux (${g.identity.product ?? g.identity.distro}) installed on ${g.root}`, ev, 'linux');
     }
-    const ntfs = fsVolumes.find((v) => v.content.type === 'ntfs');
-    if (ntfs) return error(`no Linux root found; ${ntfs.id} holds NTFS (a Windows system?), which this version does not inspect`, [{ source: ntfs.id, value: 'ntfs' }]);
+    const w = ctx.windows;
+    if (w) {
+      const ev: CheckEvidence[] = [{ source: `${w.root}:${w.systemRoot}/System32/config/SYSTEM`, value: w.hives.find((h) => h.name === 'SYSTEM')?.present ? 'present' : 'missing' }];
+      if (w.identity.productName) ev.push({ source: 'HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion', value: `ProductName = ${w.identity.productName}` });
+      return ok(`Windows (${w.identity.product ?? 'version unknown'}) installed on ${w.root}`, ev, 'windows');
+    }
+    const locked = layout.volumes.find((v) => v.content.type.toLowerCase() === 'bitlocker');
+    if (locked) return error(`${locked.id} is BitLocker-encrypted: what it holds cannot be read`, [{ source: locked.id, value: 'BitLocker' }]);
     if (!fsVolumes.length) return notMet(bad, `no filesystem found on the disk (${layout.disks[0]?.table.scheme ?? 'no'} partition table, ${layout.volumes.length} volume(s))`, [{ source: 'volumes', value: `${layout.volumes.length} volume(s), none with a filesystem` }], 'Upload the system disk of an installed machine, not a data disk or an empty disk.');
     return notMet(bad, `no operating system root found among ${fsVolumes.map((v) => `${v.id} (${v.content.type})`).join(', ')}`, fsVolumes.map((v) => ({ source: v.id, value: `${v.content.type}: no /etc/os-release, release file or /etc/fstab with a shell` })), 'Upload the system disk, not a data disk.');
   },
@@ -243,5 +249,11 @@ export const IMAGE_RULES: Rule[] = [imageFormat, imageSystem, imageActualSize, i
 /** The outcome of every Linux rule when there is no Linux guest. */
 export function noGuestOutcome(ctx: CheckContext): Outcome {
   const n = ctx.noGuest ?? { verdict: 'ERROR' as const, reason: 'no Linux root was found' };
+  return n.verdict === 'SKIPPED' ? skipped(n.reason) : error(n.reason);
+}
+
+/** The outcome of a Windows item when there is no Windows guest: SKIPPED for a Linux guest, else ERROR. */
+export function noWindowsOutcome(ctx: CheckContext): Outcome {
+  const n = ctx.noWindows ?? { verdict: 'ERROR' as const, reason: 'no Windows installation was found' };
   return n.verdict === 'SKIPPED' ? skipped(n.reason) : error(n.reason);
 }
