@@ -108,3 +108,60 @@ export async function benchDigest(file: string, runs: number): Promise<string[]>
   }
   return rows;
 }
+
+/**
+ * `diskprobe check --profile all --no-md5` on the Windows fixtures (fixtures/windows.sh; issue
+ * #13's target: under 1 s for the whole CLI process), in process and as a process, with the bytes
+ * read from the image file; virt-inspector on the same image when it is installed (full runs only).
+ */
+export async function benchCheckWindows(root: string, quick: boolean, runs: number): Promise<string[]> {
+  const rows: string[] = [];
+  const built = join(root, 'dist/cli/bin.js');
+  const cmd = existsSync(built) ? ['node', built] : ['npx', 'tsx', join(root, 'src/cli/bin.ts')];
+  for (const name of ['win-good', 'win-bad']) {
+    const image = join(root, 'fixtures/windows', `${name}.qcow2`);
+    if (!existsSync(image)) {
+      rows.push(`| ${name}.qcow2 missing (run fixtures/windows.sh) | | | |`);
+      continue;
+    }
+    const times: number[] = [];
+    let bytes = 0;
+    let reads = 0;
+    let summary = '';
+    for (let i = 0; i < runs; i++) {
+      const file = await openFile(image);
+      const c = counting(file);
+      const started = performance.now();
+      const disk = await openDisk(c.dev, { codecs: nodeCodecs });
+      const report = await check(disk, { profile: 'all', digestSkipped: '--no-md5' });
+      times.push(performance.now() - started);
+      bytes = c.bytes();
+      reads = c.reads();
+      const items = report.profiles.flatMap((p) => p.check_items.filter((x) => x.id.startsWith('windows.')));
+      summary = `${report.guest?.product ?? '?'}: ${items.length} Windows item results, ${items.filter((x) => x.result === 'FAILED').length} FAILED`;
+      await file.close();
+    }
+    rows.push(`| ${name}.qcow2: check() in process, --profile all | ${median(times).toFixed(0)} ms | ${(bytes / MiB).toFixed(1)} MiB in ${reads} reads | ${summary} |`);
+    const cliTimes: number[] = [];
+    let status = 0;
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      const r = spawnSync(cmd[0]!, [...cmd.slice(1), 'check', '--profile', 'all', '--no-md5', '--quiet', '--format', 'json', image], { encoding: 'utf8', maxBuffer: 1 << 26 });
+      cliTimes.push(performance.now() - started);
+      status = r.status ?? -1;
+    }
+    const cliMs = median(cliTimes);
+    rows.push(`| ${name}.qcow2: diskprobe check --profile all --no-md5 (whole process${existsSync(built) ? ', dist/' : ', tsx'}) | ${cliMs.toFixed(0)} ms | — | exit ${status} |`);
+    if (!quick && name === 'win-good' && have('virt-inspector')) {
+      const started = performance.now();
+      const r = spawnSync('virt-inspector', ['--format=qcow2', '-a', image, '--no-icon'], {
+        encoding: 'utf8',
+        env: { ...process.env, LIBGUESTFS_BACKEND: 'direct', LIBGUESTFS_BACKEND_SETTINGS: process.env.LIBGUESTFS_BACKEND_SETTINGS ?? 'force_tcg' },
+      });
+      const ms = performance.now() - started;
+      const product = /<product_name>([^<]*)<\/product_name>/.exec(r.stdout ?? '')?.[1];
+      rows.push(`| ${name}.qcow2: virt-inspector (libguestfs appliance under qemu TCG; inspection only) | ${ms.toFixed(0)} ms | — | ${r.status === 0 ? `${product ?? 'no product found'}; diskprobe check is ${(ms / cliMs).toFixed(0)}× faster` : `failed: ${(r.stderr ?? '').trim().split('\n').pop()}`} |`);
+    }
+  }
+  return rows;
+}

@@ -104,7 +104,7 @@ export async function benchInspect(work: string, quick: boolean, runs: number): 
     times.push(performance.now() - started);
     bytes = c.bytes();
     reads = c.reads();
-    const g = guests[0];
+    const g = guests.find((x) => x.os === 'linux');
     summary = g ? `${g.identity.distro} ${g.identity.version ?? ''}, ${g.kernels.length} kernel(s), ${g.mounts.filter((m) => m.status === 'mounted').length} mounts, ${g.services.length} services` : 'no guest found';
     await file.close();
   }
@@ -124,7 +124,8 @@ export async function benchInspect(work: string, quick: boolean, runs: number): 
       withInitrd.push(performance.now() - started);
       b = c.bytes();
       r = c.reads();
-      const i0 = guests[0]?.initramfs;
+      const l0 = guests.find((x) => x.os === 'linux');
+      const i0 = l0?.initramfs;
       note = i0 ? `${i0.files} files (${i0.compression.join(' + ')}), ${i0.modules.length} modules` : 'no initramfs listed';
       await file.close();
     }
