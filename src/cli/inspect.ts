@@ -72,7 +72,7 @@ function describeWindows(g: WindowsGuest, listApplications: boolean): string {
   row('services', `${g.services.length} (${boot.length} start at boot)`);
   row('apps', `${g.applications.length} installed`);
   row('hotfixes', g.hotfixes.length ? g.hotfixes.join(', ') : 'none listed');
-  row('drivers', `${g.drivers.files.length} in System32\\drivers, ${g.drivers.driverStore.length} packages in the driver store`);
+  row('drivers', `${g.drivers.files.length} in System32\\drivers, ${g.drivers.driverStore.length} packages in the driver store, ${g.drivers.packages.length} in the driver database`);
   for (const f of g.fileVersions) row('file', `${f.path}: ${f.version ? `${f.version.fileVersion}${f.version.strings.CompanyName ? ` (${f.version.strings.CompanyName})` : ''}` : (f.error ?? 'no version resource')}`);
   for (const f of g.findings) lines.push(`  ${f.severity}: ${f.message} [${f.code}]`);
   if (listApplications) for (const a of g.applications) lines.push(`  app  ${a.name}  ${a.version ?? ''}  ${a.publisher ?? ''} (${a.bits}-bit)`);

@@ -112,7 +112,7 @@ describe('Windows rules on hives they were not built for', () => {
     const fs = { type: 'ntfs', stat: fsError, lstat: fsError, readFile: fsError, readdir: fsError, statfs: fsError } as unknown as WindowsGuest['fs'];
     const g: WindowsGuest = {
       os: 'windows', root: 'p1', systemRoot: '/Windows', identity: {}, hives: (['SYSTEM', 'SOFTWARE', 'SAM', 'SECURITY', 'DEFAULT'] as const).map((name) => ({ name, path: `/Windows/System32/config/${name}`, present: !!registry[name as 'SYSTEM'], logs: [], findings: [] })),
-      drives: [], boot: { modes: [], bootmgr: [], entries: [] }, services: [], applications: [], drivers: { files: [], driverStore: [] }, hotfixes: [], fileVersions: [], bootCritical: [], findings: [], fs, registry,
+      drives: [], boot: { modes: [], bootmgr: [], entries: [] }, services: [], applications: [], drivers: { files: [], driverStore: [], packages: [] }, hotfixes: [], fileVersions: [], bootCritical: [], findings: [], fs, registry,
     };
     if (typeof cs === 'number') g.controlSet = { number: cs, path: `ControlSet${String(cs).padStart(3, '0')}` };
     return { image: { label: 'x', format: 'raw', files: [], fileSize: 0, findings: [] }, memo: memoiser(), windows: g, layout: { disks: [], volumes: [], volumeGroups: [], findings: [] } };

@@ -137,6 +137,9 @@ describe('Windows inspection', () => {
     expect([...g.drivers.files].sort()).toEqual(driverFiles.sort());
     const store = new Set(Object.keys(f.files).filter((p) => p.includes('/FileRepository/')).map((p) => p.split('/')[5]!.toLowerCase()));
     for (const s of store) expect(g.drivers.driverStore).toContain(s);
+    // The driver database's packages, as windows-content.py wrote them through hivex.
+    expect(g.drivers.packages).toContain('viostor.inf_amd64_4a7b1c0e2f9d3b15');
+    expect(guests.bad!.drivers.packages).not.toContain('vioscsi.inf_amd64_8c2e5f1a7b3d9e04');
   });
 
   it('version resources of the key drivers as pefile reads them', () => {

@@ -166,6 +166,8 @@ export interface WindowsGuest {
     files: string[];
     /** Folders of System32\DriverStore\FileRepository (lower case). */
     driverStore: string[];
+    /** Driver packages the driver database (SYSTEM\DriverDatabase\DriverPackages, Windows 8 and later) records, lower case. */
+    packages: string[];
   };
   /** KB numbers of installed servicing packages (`KB4474419`). */
   hotfixes: string[];
@@ -578,6 +580,7 @@ export async function inspectWindows(rootId: string, fs: FileSystem, systemRoot:
     drivers: {
       files: (await names(fs, `${systemRoot}/System32/drivers`)).map((n) => n.toLowerCase()),
       driverStore: (await names(fs, `${systemRoot}/System32/DriverStore/FileRepository`)).map((n) => n.toLowerCase()),
+      packages: (safely(findings, 'DriverDatabase\\DriverPackages', () => system?.key('DriverDatabase\\DriverPackages')?.subkeys()) ?? []).slice(0, MAX_KEYS).map((k) => k.name.toLowerCase()),
     },
     hotfixes: hotfixesOf(software, findings),
     fileVersions: [],
