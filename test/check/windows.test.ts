@@ -19,7 +19,7 @@ import { runCli } from '../helpers/cli.js';
 
 type Expect = { all: string; profiles?: Record<string, string>; why: string };
 const expected = JSON.parse(readFileSync(join(FIXTURES, 'windows.expected.json'), 'utf8')) as Record<string, Record<string, Expect> | string>;
-const IMAGES = ['win-good.qcow2', 'win-bad.qcow2'];
+const IMAGES = ['win-good.qcow2', 'win-legacy.qcow2', 'win-bad.qcow2'];
 
 async function run(name: string): Promise<CheckReport> {
   const image = await openImage(join(FIXTURES, 'windows', name));

@@ -844,9 +844,43 @@ const windowsAzureServices: Rule = {
   },
 };
 
+/** Other hypervisors' guest tools, by Uninstall name and by service. */
+const HYPERVISOR_TOOLS: { name: string; apps: RegExp; services: RegExp }[] = [
+  { name: 'VMware Tools', apps: /^VMware Tools\b/i, services: /^(VMTools|vmci|vmhgfs|vm3dmp|vmmouse|vmrawdsk|vmusbmouse)$/i },
+  { name: 'VirtualBox Guest Additions', apps: /VirtualBox Guest Additions/i, services: /^(VBoxService|VBoxGuest|VBoxMouse|VBoxSF|VBoxWddm)$/i },
+  { name: 'Parallels Tools', apps: /Parallels Tools/i, services: /^(prl_tools|prl_strg|prl_fs|prl_eth5|prl_pv32|prl_time)$/i },
+  { name: 'Citrix/XenServer tools', apps: /Citrix (XenServer|VM) Tools|XenTools|Xen PV Drivers|Red Hat Paravirtualized Xen Drivers/i, services: /^(xensvc|XenSvc|citrix.*)$/i },
+];
+
+const windowsHypervisorTools: Rule = {
+  id: 'windows.hypervisor-tools',
+  title: "no other hypervisor's tools",
+  scope: 'windows',
+  severity: 'WARNING',
+  names: {},
+  async run(ctx, _profile, bad) {
+    const g = win(ctx);
+    const need = needHive(g, 'SYSTEM');
+    if (need) return need;
+    const ev: CheckEvidence[] = [];
+    const found: string[] = [];
+    for (const t of HYPERVISOR_TOOLS) {
+      const apps = g.applications.filter((a) => t.apps.test(a.name));
+      const svcs = g.services.filter((x) => t.services.test(x.name));
+      for (const a of apps) ev.push({ source: a.key, value: `${a.name}${a.version ? ` ${a.version}` : ''}` });
+      for (const x of svcs) ev.push({ source: x.key, value: `service ${x.name}, Start = ${x.start ?? '-'}` });
+      if (apps.length || svcs.length) found.push(t.name);
+    }
+    if (found.length) return notMet(bad, `installed: ${found.join(', ')}`, ev, `Uninstall ${found.join(' and ')} before exporting: their drivers and services expect the old virtual hardware.`);
+    ev.push({ source: full('SOFTWARE', 'Microsoft\\Windows\\CurrentVersion\\Uninstall'), value: 'no VMware, VirtualBox, Parallels or Citrix tools', absent: true });
+    ev.push({ source: full('SYSTEM', `${g.controlSet!.path}\\Services`), value: 'no VMTools, VBoxService, prl_tools or xensvc service', absent: true });
+    return ok("no other hypervisor's guest tools", ev);
+  },
+};
+
 export const WINDOWS_RULES: readonly Rule[] = [
   windowsOs, windowsArch, windowsVirtio, windowsNvme, windowsBcd, windowsBootmgr, windowsRegistry, windowsHotfix, windowsUpdate,
   windowsDisk, windowsSysprep, windowsXen, windowsCloudInit, windowsQemuGa, windowsAgents, windowsDriverInstall, windowsDesktopIni,
   windowsFirewall, windowsRdp, windowsDhcp, windowsRtc, windowsHibernation, windowsBitlocker, windowsLanguage, windowsAutologon,
-  windowsDotnet, windowsSecondaryDisk, windowsAzureServices,
+  windowsDotnet, windowsSecondaryDisk, windowsAzureServices, windowsHypervisorTools,
 ];
