@@ -134,6 +134,19 @@ describe('Windows rules on hives they were not built for', () => {
     }
   });
 
+  it('a BCD device of a kind not resolved here (ramdisk, locate) is an ERROR, not a FAILED', async () => {
+    const ctx = await guest({ SYSTEM: 'system.hive' });
+    const dev = { description: 'device of kind type 3', device: { kind: 'type 3' }, reason: 'not a partition this version resolves' };
+    ctx.windows!.boot = { modes: ['bios'], bootmgr: [], bcd: { volume: 'p1', path: '/Boot/BCD', store: { objects: [], displayOrder: [] } }, entries: [{ id: '{x}', isDefault: true, path: '\\Windows\\system32\\winload.exe', device: dev, osDevice: dev }] };
+    const o = await runItem(ctx, PROFILES.alibaba!, 'windows.bcd');
+    expect(o.verdict).toBe('ERROR');
+    expect(o.description).toMatch(/does not resolve to a volume/);
+    // A partition that is not on the disk is FAILED.
+    const gone = { description: 'partition {x} of GPT disk {y}', device: { kind: 'partition' }, reason: 'no partition in the image has that GUID' };
+    ctx.windows!.boot.entries = [{ id: '{x}', isDefault: true, path: '\\Windows\\system32\\winload.efi', device: gone, osDevice: gone }];
+    expect((await runItem(ctx, PROFILES.alibaba!, 'windows.bcd')).verdict).toBe('FAILED');
+  });
+
   it('a missing hive is an ERROR that names it', async () => {
     const ctx = await guest({ SYSTEM: 'system.hive' });
     const o = await runItem(ctx, PROFILES.alibaba!, 'windows.sysprep');

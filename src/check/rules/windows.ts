@@ -13,7 +13,7 @@ import { dataText, numberOf, stringOf, stringsOf } from '../../guest/windows/val
 import { DiskProbeError } from '../../errors.js';
 import type { CheckContext } from '../context.js';
 import { error, notMet, ok, skipped, type Rule } from '../rule.js';
-import type { CheckEvidence, Outcome, Severity, Stance } from '../types.js';
+import type { CheckEvidence, Outcome, Profile, Severity, Stance } from '../types.js';
 
 type HiveName = 'SYSTEM' | 'SOFTWARE';
 
@@ -58,14 +58,36 @@ function needHive(g: WindowsGuest, ...hives: HiveName[]): Outcome | undefined {
   return undefined;
 }
 
-/** Runs `f`, turning a damaged hive met on the way into an ERROR. */
-function guarded(f: () => Outcome): Outcome {
-  try {
-    return f();
-  } catch (e) {
-    if (!(e instanceof DiskProbeError)) throw e;
-    return error(`a hive is damaged where this item reads it: ${e.message}`);
-  }
+/**
+ * A Windows item: `decide` runs with the guest once the hives it needs are there (else ERROR
+ * naming the missing one), and a damaged hive met on the way is an ERROR, not an exception.
+ */
+function windowsRule(r: {
+  id: string;
+  title: string;
+  severity: Severity;
+  names: Rule['names'];
+  hives: HiveName[];
+  decide(g: WindowsGuest, profile: Profile, bad: Severity, ctx: CheckContext): Outcome | Promise<Outcome>;
+}): Rule {
+  return {
+    id: r.id,
+    title: r.title,
+    scope: 'windows',
+    severity: r.severity,
+    names: r.names,
+    async run(ctx, profile, bad) {
+      const g = win(ctx);
+      const need = needHive(g, ...r.hives);
+      if (need) return need;
+      try {
+        return await r.decide(g, profile, bad, ctx);
+      } catch (e) {
+        if (!(e instanceof DiskProbeError)) throw e;
+        return error(`a hive is damaged where this item reads it: ${e.message}`);
+      }
+    },
+  };
 }
 
 const product = (g: WindowsGuest) => g.identity.product ?? 'Windows';
@@ -100,16 +122,13 @@ function idEvidence(g: WindowsGuest): CheckEvidence[] {
   return ['ProductName', 'CurrentMajorVersionNumber', 'CurrentVersion', 'CurrentBuildNumber', 'UBR', 'EditionID', 'InstallationType'].map((n) => read(g, 'SOFTWARE', cv, n).evidence).filter((e) => !e.absent || e.value?.startsWith('no ProductName'));
 }
 
-const windowsOs: Rule = {
+const windowsOs = windowsRule({
   id: 'windows.os',
   title: 'Windows version supported',
-  scope: 'windows',
   severity: 'FAILED',
   names: { alibaba: 'GUESTOS.OSVersion', ecs: 'GUESTOS.OSVersion', didi: 'OS_VERSION', jdcloud: '操作系统版本' },
-  async run(ctx, profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SOFTWARE');
-    if (need) return need;
+  hives: ['SOFTWARE'],
+  async decide(g, profile, bad) {
     const ev = idEvidence(g);
     const release = windowsRelease(g);
     const text = `${product(g)}${g.identity.version ? ` ${g.identity.version}` : ''}${g.identity.build !== undefined ? ` build ${g.identity.build}${g.identity.ubr !== undefined ? `.${g.identity.ubr}` : ''}` : ''}`;
@@ -119,22 +138,21 @@ const windowsOs: Rule = {
     if (release && list.includes(release)) return ok(`${text}: ${release} is supported`, ev, text);
     return notMet(bad, `${text}${release ? ` (${release})` : ''} is not among the supported releases: ${list.join(', ')}`, ev, `Use one of ${list.join(', ')}.`, text);
   },
-};
+});
 
-const windowsArch: Rule = {
+const windowsArch = windowsRule({
   id: 'windows.arch',
   title: '64-bit Windows',
-  scope: 'windows',
   severity: 'FAILED',
   names: { alibaba: 'GUESTOS.Architecture', ecs: 'GUESTOS.Architecture', didi: 'OS_ARCH', jdcloud: '操作系统位数' },
-  async run(ctx, profile, bad) {
-    const g = win(ctx);
+  hives: [],
+  async decide(g, profile, bad) {
     if (!g.arch) return error('the architecture could not be read: no PE header in System32\\ntoskrnl.exe or cmd.exe, and no PROCESSOR_ARCHITECTURE', [{ source: `${g.systemRoot}/System32/ntoskrnl.exe`, absent: true }]);
     const ev: CheckEvidence[] = [{ source: g.archSource ?? 'PE header', value: g.arch }];
     if (profile.windows.archs.includes(g.arch)) return ok(`${g.arch}`, ev, g.arch);
     return notMet(bad, `${g.arch}: the cloud runs ${profile.windows.archs.join(', ')} Windows only`, ev, 'Import a 64-bit (x64) Windows installation.', g.arch);
   },
-};
+});
 
 function driverEvidence(d: BootCriticalDriver): CheckEvidence[] {
   return d.evidence.map((e) => ({ source: e.key, value: e.absent ? `no ${e.value}` : `${e.value} = ${e.data}`, ...(e.absent ? { absent: true } : {}) }));
@@ -144,16 +162,13 @@ function controllers(g: WindowsGuest, buses: string[]): BootCriticalDriver[] {
   return g.bootCritical.filter((c) => buses.includes(c.bus));
 }
 
-const windowsVirtio: Rule = {
+const windowsVirtio = windowsRule({
   id: 'windows.virtio',
   title: 'virtio storage driver at boot',
-  scope: 'windows',
   severity: 'FAILED',
   names: { alibaba: 'GUESTOS.Virtio', ecs: 'GUESTOS.Virtio', didi: 'VIRTIO_DRIVER', jdcloud: 'virtio驱动' },
-  async run(ctx, profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
+  hives: ['SYSTEM'],
+  async decide(g, profile, bad) {
     const buses = profile.windows.bootControllers.filter((b) => b.startsWith('virtio'));
     const list = controllers(g, buses.length ? buses : ['virtio-blk', 'virtio-scsi']);
     const ready = list.filter((c) => c.state === 'ready');
@@ -162,18 +177,15 @@ const windowsVirtio: Rule = {
     if (list.every((c) => c.state === 'unknown')) return error(list.map((c) => c.reason).join('; '), ev);
     return notMet(bad, list.map((c) => `${c.bus}: ${c.reason}`).join('; '), ev, 'Install the virtio-win drivers (viostor/vioscsi) and set the storage driver to start at boot (Start = 0) before exporting the image, or the instance stops with 0x7B INACCESSIBLE_BOOT_DEVICE.');
   },
-};
+});
 
-const windowsNvme: Rule = {
+const windowsNvme = windowsRule({
   id: 'windows.nvme',
   title: 'NVMe driver at boot',
-  scope: 'windows',
   severity: 'FAILED',
   names: { alibaba: 'GUESTOS.Nvme', ecs: 'GUESTOS.Nvme' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
+  hives: ['SYSTEM'],
+  async decide(g, _profile, bad) {
     const [c] = controllers(g, ['nvme']);
     if (!c) return error('no NVMe analysis');
     const ev = driverEvidence(c);
@@ -181,7 +193,7 @@ const windowsNvme: Rule = {
     if (c.state === 'unknown') return error(c.reason, ev);
     return notMet(bad, c.reason, ev, 'Set stornvme (or the vendor NVMe driver) to start at boot (Start = 0) so the instance can boot from an NVMe system disk.');
   },
-};
+});
 
 function bcdOutcome(g: WindowsGuest, bad: Severity): Outcome {
   const b = g.boot;
@@ -198,6 +210,10 @@ function bcdOutcome(g: WindowsGuest, bad: Severity): Outcome {
     if (!d) ev.push({ source: `${src} ${def.id}`, value: `no ${name}`, absent: true });
     else ev.push({ source: `${src} ${def.id}`, value: `${name}: ${d.description}${d.volume ? ` → ${d.volume}` : ` → ${d.reason}`}` });
   }
+  // A device kind this version does not resolve (ramdisk, locate, a file) is not evidence of a
+  // dangling entry: say so instead of failing the image.
+  const unresolved = [def.device, def.osDevice].find((d) => d && !d.volume && d.reason === 'not a partition this version resolves');
+  if (unresolved) return error(`the default entry "${def.description ?? def.id}" of ${src} names ${unresolved.description}, which this version does not resolve to a volume`, ev);
   const problems: string[] = [];
   if (!def.device?.volume) problems.push(`its device (${def.device?.description ?? 'none'}) ${def.device?.reason ?? 'is not set'}`);
   if (!def.osDevice?.volume) problems.push(`its osdevice (${def.osDevice?.description ?? 'none'}) ${def.osDevice?.reason ?? 'is not set'}`);
@@ -208,38 +224,36 @@ function bcdOutcome(g: WindowsGuest, bad: Severity): Outcome {
   return ok(`the default entry "${def.description ?? def.id}" of ${src} boots ${def.path} on ${def.osDevice!.volume}`, ev);
 }
 
-const windowsBcd: Rule = {
+const windowsBcd = windowsRule({
   id: 'windows.bcd',
   title: 'boot configuration (BCD)',
-  scope: 'windows',
   severity: 'FAILED',
   names: { alibaba: 'GUESTOS.BCD', ecs: 'GUESTOS.BCD' },
-  async run(ctx, _profile, bad) {
-    return bcdOutcome(win(ctx), bad);
+  hives: [],
+  async decide(g, _profile, bad) {
+    return bcdOutcome(g, bad);
   },
-};
+});
 
-const windowsBootmgr: Rule = {
+const windowsBootmgr = windowsRule({
   id: 'windows.bootmgr',
   title: 'boot manager files',
-  scope: 'windows',
   severity: 'FAILED',
   names: { alibaba: 'GUESTOS.BootMgr', ecs: 'GUESTOS.BootMgr' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
+  hives: [],
+  async decide(g, _profile, bad) {
     if (g.boot.bootmgr.length) return ok(g.boot.bootmgr.map((m) => `${m.volume}:${m.path}`).join(', '), g.boot.bootmgr.map((m) => ({ source: `${m.volume}:${m.path}`, value: 'present' })));
     return notMet(bad, 'no \\bootmgr on an active partition and no \\EFI\\Microsoft\\Boot\\bootmgfw.efi on an EFI system partition', [{ source: '\\bootmgr', absent: true }, { source: '\\EFI\\Microsoft\\Boot\\bootmgfw.efi', absent: true }], 'Recreate the boot files (bcdboot C:\\Windows /f ALL) and mark the system partition active (BIOS).');
   },
-};
+});
 
-const windowsRegistry: Rule = {
+const windowsRegistry = windowsRule({
   id: 'windows.registry',
   title: 'registry hives',
-  scope: 'windows',
   severity: 'FAILED',
   names: { alibaba: 'GUESTOS.Registry', ecs: 'GUESTOS.Registry' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
+  hives: [],
+  async decide(g, _profile, bad) {
     const ev: CheckEvidence[] = g.hives.map((h) => ({
       source: h.path,
       value: !h.present ? 'missing' : h.error ? `unreadable: ${h.error}` : h.replay ? `dirty; replayed ${h.replay.format}-format ${h.replay.logs.join(', ')} (sequence ${h.replay.sequences.join(', ') || '-'})` : h.dirty ? 'dirty; the logs did not replay' : `clean${h.checksumOk === false ? ' (bad checksum)' : ''}`,
@@ -251,19 +265,16 @@ const windowsRegistry: Rule = {
     if (replayed.length) return notMet('WARNING', `${replayed.map((h) => h.name).join(', ')} ${replayed.length > 1 ? 'were' : 'was'} dirty; ${replayed.length > 1 ? 'their logs repair them' : 'its log repairs it'} (this check read them after replay)`, ev, 'Shut the source machine down cleanly before exporting, so the hives hold their last changes themselves.');
     return ok('SYSTEM, SOFTWARE, SAM, SECURITY and DEFAULT are present and clean', ev);
   },
-};
+});
 
 /** Pending servicing: CBS RebootPending, pending.xml, PendingFileRenameOperations. */
-const windowsHotfix: Rule = {
+const windowsHotfix = windowsRule({
   id: 'windows.hotfix',
   title: 'no half-installed updates',
-  scope: 'windows',
   severity: 'WARNING',
   names: { alibaba: 'GUESTOS.Hotfix', ecs: 'GUESTOS.Hotfix' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM', 'SOFTWARE');
-    if (need) return need;
+  hives: ['SYSTEM', 'SOFTWARE'],
+  async decide(g, _profile, bad) {
     let pendingXml: CheckEvidence;
     try {
       const st = await g.fs.stat(`${g.systemRoot}/WinSxS/pending.xml`);
@@ -272,75 +283,63 @@ const windowsHotfix: Rule = {
       if (!(e instanceof DiskProbeError)) throw e;
       pendingXml = { source: `${g.root}:${g.systemRoot}/WinSxS/pending.xml`, absent: true };
     }
-    return guarded(() => {
-      const cbsPath = 'Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending';
-      const pendingKey = g.registry.SOFTWARE!.key(cbsPath) !== undefined;
-      const rename = read(g, 'SYSTEM', 'CCS\\Control\\Session Manager', 'PendingFileRenameOperations');
-      const renames = stringsOf(rename.value) ?? [];
-      const ev: CheckEvidence[] = [pendingKey ? { source: full('SOFTWARE', cbsPath), value: 'present' } : { source: full('SOFTWARE', cbsPath), absent: true }, rename.evidence, pendingXml];
-      const found: string[] = [];
-      if (pendingKey) found.push('Component Based Servicing says a reboot is pending');
-      if (!pendingXml.absent) found.push('WinSxS\\pending.xml holds servicing operations not yet done');
-      if (renames.some((x) => x !== '')) found.push('file operations wait for the next boot (PendingFileRenameOperations)');
-      if (g.hotfixes.length) ev.push({ source: full('SOFTWARE', 'Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Packages'), value: g.hotfixes.join(', ') });
-      if (found.length) return notMet(bad, `${found.join('; ')}: updates are half-installed`, ev, 'Boot the source machine, let Windows finish installing updates and restart, then export again.');
-      return ok(`no pending servicing operations${g.hotfixes.length ? `; installed: ${g.hotfixes.join(', ')}` : ''}`, ev);
-    });
+    const cbsPath = 'Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending';
+    const pendingKey = g.registry.SOFTWARE!.key(cbsPath) !== undefined;
+    const rename = read(g, 'SYSTEM', 'CCS\\Control\\Session Manager', 'PendingFileRenameOperations');
+    const renames = stringsOf(rename.value) ?? [];
+    const ev: CheckEvidence[] = [pendingKey ? { source: full('SOFTWARE', cbsPath), value: 'present' } : { source: full('SOFTWARE', cbsPath), absent: true }, rename.evidence, pendingXml];
+    const found: string[] = [];
+    if (pendingKey) found.push('Component Based Servicing says a reboot is pending');
+    if (!pendingXml.absent) found.push('WinSxS\\pending.xml holds servicing operations not yet done');
+    if (renames.some((x) => x !== '')) found.push('file operations wait for the next boot (PendingFileRenameOperations)');
+    if (g.hotfixes.length) ev.push({ source: full('SOFTWARE', 'Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\Packages'), value: g.hotfixes.join(', ') });
+    if (found.length) return notMet(bad, `${found.join('; ')}: updates are half-installed`, ev, 'Boot the source machine, let Windows finish installing updates and restart, then export again.');
+    return ok(`no pending servicing operations${g.hotfixes.length ? `; installed: ${g.hotfixes.join(', ')}` : ''}`, ev);
   },
-};
+});
 
-const windowsUpdate: Rule = {
+const windowsUpdate = windowsRule({
   id: 'windows.update',
   title: 'no interrupted Windows Update',
-  scope: 'windows',
   severity: 'FAILED',
   names: { alibaba: 'GUESTOS.Update', ecs: 'GUESTOS.Update' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SOFTWARE');
-    if (need) return need;
-    return guarded(() => {
-      const path = 'Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired';
-      const key = g.registry.SOFTWARE!.key(path);
-      if (key) return notMet(bad, 'Windows Update installed updates that need a restart to finish (RebootRequired)', [{ source: full('SOFTWARE', path), value: `present (${key.valueCount} update(s))` }], 'Boot the source machine and restart it until Windows Update has finished, then export again.');
-      return ok('Windows Update is not waiting for a restart', [{ source: full('SOFTWARE', path), absent: true }]);
-    });
+  hives: ['SOFTWARE'],
+  async decide(g, _profile, bad) {
+    const path = 'Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired';
+    const key = g.registry.SOFTWARE!.key(path);
+    if (key) return notMet(bad, 'Windows Update installed updates that need a restart to finish (RebootRequired)', [{ source: full('SOFTWARE', path), value: `present (${key.valueCount} update(s))` }], 'Boot the source machine and restart it until Windows Update has finished, then export again.');
+    return ok('Windows Update is not waiting for a restart', [{ source: full('SOFTWARE', path), absent: true }]);
   },
-};
+});
 
 /** Disk and SCSI-adapter class filters that name missing or hypervisor-specific drivers. */
 const FOREIGN_FILTERS = /^(xen|prl_|vmw|vmci|vm3d|vhdmp_|citrix)/i;
 
-const windowsDisk: Rule = {
+const windowsDisk = windowsRule({
   id: 'windows.disk',
   title: 'disk filter drivers',
-  scope: 'windows',
   severity: 'FAILED',
   names: { alibaba: 'GUESTOS.Disk', ecs: 'GUESTOS.Disk' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
-    return guarded(() => {
-      const ev: CheckEvidence[] = [];
-      const problems: string[] = [];
-      for (const [cls, name] of [['{4d36e967-e325-11ce-bfc1-08002be10318}', 'disk'], ['{4d36e97b-e325-11ce-bfc1-08002be10318}', 'SCSI adapter']] as const) {
-        for (const which of ['UpperFilters', 'LowerFilters']) {
-          const r = read(g, 'SYSTEM', `CCS\\Control\\Class\\${cls}`, which);
-          ev.push(r.evidence);
-          for (const f of stringsOf(r.value) ?? []) {
-            const svc = g.services.find((s) => s.name.toLowerCase() === f.toLowerCase());
-            if (!svc) problems.push(`the ${name} class ${which} names ${f}, which has no service: every ${name} fails to start`);
-            else if (FOREIGN_FILTERS.test(f)) problems.push(`the ${name} class ${which} names ${f}, a driver of another hypervisor (Start=${svc.start ?? '-'})`);
-            else if (svc.file && svc.file.toLowerCase().includes('/system32/drivers/') && !g.drivers.files.includes(svc.file.split('/').pop()!.toLowerCase())) problems.push(`the ${name} class ${which} names ${f}, whose file ${svc.file} is missing`);
-          }
+  hives: ['SYSTEM'],
+  async decide(g, _profile, bad) {
+    const ev: CheckEvidence[] = [];
+    const problems: string[] = [];
+    for (const [cls, name] of [['{4d36e967-e325-11ce-bfc1-08002be10318}', 'disk'], ['{4d36e97b-e325-11ce-bfc1-08002be10318}', 'SCSI adapter']] as const) {
+      for (const which of ['UpperFilters', 'LowerFilters']) {
+        const r = read(g, 'SYSTEM', `CCS\\Control\\Class\\${cls}`, which);
+        ev.push(r.evidence);
+        for (const f of stringsOf(r.value) ?? []) {
+          const svc = g.services.find((s) => s.name.toLowerCase() === f.toLowerCase());
+          if (!svc) problems.push(`the ${name} class ${which} names ${f}, which has no service: every ${name} fails to start`);
+          else if (FOREIGN_FILTERS.test(f)) problems.push(`the ${name} class ${which} names ${f}, a driver of another hypervisor (Start=${svc.start ?? '-'})`);
+          else if (svc.file && svc.file.toLowerCase().includes('/system32/drivers/') && !g.drivers.files.includes(svc.file.split('/').pop()!.toLowerCase())) problems.push(`the ${name} class ${which} names ${f}, whose file ${svc.file} is missing`);
         }
       }
-      if (problems.length) return notMet(bad, problems.join('; '), ev, 'Remove the leftover filter from UpperFilters/LowerFilters (uninstall the other hypervisor\'s tools) before exporting.');
-      return ok('the disk and SCSI adapter class filters name installed drivers of this platform', ev);
-    });
+    }
+    if (problems.length) return notMet(bad, problems.join('; '), ev, 'Remove the leftover filter from UpperFilters/LowerFilters (uninstall the other hypervisor\'s tools) before exporting.');
+    return ok('the disk and SCSI adapter class filters name installed drivers of this platform', ev);
   },
-};
+});
 
 const IMAGE_STATES: Record<string, string> = {
   IMAGE_STATE_COMPLETE: 'complete',
@@ -351,44 +350,36 @@ const IMAGE_STATES: Record<string, string> = {
   IMAGE_STATE_SPECIALIZE_RESEAL_TO_AUDIT: 'specialized, sealed to audit mode',
 };
 
-const windowsSysprep: Rule = {
+const windowsSysprep = windowsRule({
   id: 'windows.sysprep',
   title: 'sysprep state',
-  scope: 'windows',
   severity: 'FAILED',
   names: { alibaba: 'GUESTOS.Sysprep', ecs: 'GUESTOS.Sysprep' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SOFTWARE');
-    if (need) return need;
-    return guarded(() => {
-      const r = read(g, 'SOFTWARE', 'Microsoft\\Windows\\CurrentVersion\\Setup\\State', 'ImageState');
-      const ev = [r.evidence];
-      const setup = g.registry.SYSTEM ? read(g, 'SYSTEM', 'Setup', 'SystemSetupInProgress') : undefined;
-      if (setup) ev.push(setup.evidence);
-      const state = stringOf(r.value);
-      if (state === undefined) return skipped('no Setup\\State ImageState: this installation was not deployed from an image (the value appears once Windows setup or sysprep has run)', ev);
-      const meaning = IMAGE_STATES[state] ?? state;
-      if (state === 'IMAGE_STATE_UNDEPLOYABLE') return notMet(bad, `ImageState is ${state}: ${meaning}`, ev, 'Run sysprep again to completion (or restore a snapshot taken before it) and export again.', state);
-      if (numberOf(setup?.value) === 1) return notMet(bad, 'Windows setup is still in progress (SystemSetupInProgress = 1)', ev, 'Let Windows setup finish before exporting.', state);
-      return ok(`ImageState is ${state} (${meaning})`, ev, state);
-    });
+  hives: ['SOFTWARE'],
+  async decide(g, _profile, bad) {
+    const r = read(g, 'SOFTWARE', 'Microsoft\\Windows\\CurrentVersion\\Setup\\State', 'ImageState');
+    const ev = [r.evidence];
+    const setup = g.registry.SYSTEM ? read(g, 'SYSTEM', 'Setup', 'SystemSetupInProgress') : undefined;
+    if (setup) ev.push(setup.evidence);
+    const state = stringOf(r.value);
+    if (state === undefined) return skipped('no Setup\\State ImageState: this installation was not deployed from an image (the value appears once Windows setup or sysprep has run)', ev);
+    const meaning = IMAGE_STATES[state] ?? state;
+    if (state === 'IMAGE_STATE_UNDEPLOYABLE') return notMet(bad, `ImageState is ${state}: ${meaning}`, ev, 'Run sysprep again to completion (or restore a snapshot taken before it) and export again.', state);
+    if (numberOf(setup?.value) === 1) return notMet(bad, 'Windows setup is still in progress (SystemSetupInProgress = 1)', ev, 'Let Windows setup finish before exporting.', state);
+    return ok(`ImageState is ${state} (${meaning})`, ev, state);
   },
-};
+});
 
 /** Services whose presence shows Xen paravirtual drivers. */
 const XEN = /^(xen|xenbus|xenvbd|xenfilt|xenpci|xennet|xeniface|xenvif|xencons|xenhide|rhelscsi|rhelnet|rhelfilter|xensvc|liteagent)$/i;
 
-const windowsXen: Rule = {
+const windowsXen = windowsRule({
   id: 'windows.xen',
   title: 'no Xen drivers at boot',
-  scope: 'windows',
   severity: 'FAILED',
   names: { alibaba: 'GUESTOS.Xen', ecs: 'GUESTOS.Xen' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
+  hives: ['SYSTEM'],
+  async decide(g, _profile, bad) {
     const xen = g.services.filter((s) => XEN.test(s.name));
     const cs = g.controlSet!.path;
     if (!xen.length) return ok('no Xen paravirtual driver services', [{ source: full('SYSTEM', `${cs}\\Services`), value: 'no xen*, rhel* PV services', absent: true }]);
@@ -397,7 +388,7 @@ const windowsXen: Rule = {
     if (atBoot.length) return notMet(bad, `Xen drivers still load at boot: ${atBoot.map((s) => `${s.name} (Start=${s.start})`).join(', ')}`, ev, 'Uninstall the Xen PV drivers (Citrix/XenServer tools) before exporting, or set their Start to 4 (disabled).');
     return ok(`Xen driver services are present but do not start at boot: ${xen.map((s) => `${s.name} (Start=${s.start ?? '-'})`).join(', ')}`, ev);
   },
-};
+});
 
 /** A component's presence: services, Uninstall entries, a SOFTWARE key. */
 function component(g: WindowsGuest, services: RegExp, apps: RegExp, keys: string[] = []): { present: boolean; evidence: CheckEvidence[] } {
@@ -432,46 +423,37 @@ function stance(name: string, s: Stance, present: boolean, ev: CheckEvidence[], 
   return ok(`${name} is not installed`, ev);
 }
 
-const windowsCloudInit: Rule = {
+const windowsCloudInit = windowsRule({
   id: 'windows.cloud-init',
   title: 'cloudbase-init',
-  scope: 'windows',
   severity: 'FAILED',
   names: { didi: 'CLOUDINIT', jdcloud: '冲突组件' },
-  async run(ctx, profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
+  hives: ['SYSTEM'],
+  async decide(g, profile, bad) {
     const c = component(g, /^cloudbase-init$/i, /cloudbase-init/i, ['Cloudbase Solutions\\Cloudbase-Init', 'WOW6432Node\\Cloudbase Solutions\\Cloudbase-Init']);
     return stance('cloudbase-init', profile.windows.cloudInit, c.present, c.evidence, bad, 'Install cloudbase-init so the cloud can set the password, hostname and network at first boot.', 'Uninstall cloudbase-init: this cloud configures the instance with its own agent and the two conflict.');
   },
-};
+});
 
-const windowsQemuGa: Rule = {
+const windowsQemuGa = windowsRule({
   id: 'windows.qemu-ga',
   title: 'QEMU guest agent',
-  scope: 'windows',
   severity: 'FAILED',
   names: { jdcloud: '冲突组件' },
-  async run(ctx, profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
+  hives: ['SYSTEM'],
+  async decide(g, profile, bad) {
     const c = component(g, /^(qemu-ga|QEMU Guest Agent)$/i, /qemu guest agent|qemu-ga/i);
     return stance('the QEMU guest agent', profile.qemuGa, c.present, c.evidence, bad, 'Install the QEMU guest agent (from the virtio-win ISO).', 'Uninstall the QEMU guest agent (QEMU-GA service): it conflicts with this cloud\'s agent.');
   },
-};
+});
 
-const windowsAgents: Rule = {
+const windowsAgents = windowsRule({
   id: 'windows.agents',
   title: 'vendor agents',
-  scope: 'windows',
   severity: 'WARNING',
   names: { alibaba: 'CloudAssistant', ecs: 'GUESTOS.CloudAssistant', jdcloud: 'JCS-agent' },
-  async run(ctx, profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
+  hives: ['SYSTEM'],
+  async decide(g, profile, bad) {
     if (!profile.windows.agents.length) return skipped('this profile names no agent for Windows');
     const ev: CheckEvidence[] = [];
     const missing: string[] = [];
@@ -486,50 +468,44 @@ const windowsAgents: Rule = {
     if (missing.length) return notMet(bad, `not installed: ${missing.join(', ')}`, ev, `Install ${missing.join(' and ')} so the cloud can manage the instance (or let the import install it, where the cloud offers that).`);
     return ok(profile.windows.agents.map((a) => a.name).join(', '), ev);
   },
-};
+});
 
-const windowsDriverInstall: Rule = {
+const windowsDriverInstall = windowsRule({
   id: 'windows.driver-install',
   title: 'driver installation allowed',
-  scope: 'windows',
   severity: 'FAILED',
   names: { alibaba: 'GUESTOS.Server', ecs: 'GUESTOS.Server' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM', 'SOFTWARE');
-    if (need) return need;
-    return guarded(() => {
-      const path = 'Policies\\Microsoft\\Windows\\DeviceInstall\\Restrictions';
-      const ev: CheckEvidence[] = [];
-      const denied: string[] = [];
-      for (const n of ['DenyUnspecified', 'DenyDeviceIDs', 'DenyDeviceClasses', 'DenyRemovableDevices']) {
-        const r = read(g, 'SOFTWARE', path, n);
-        if (r.value) ev.push(r.evidence);
-        if (numberOf(r.value) === 1) denied.push(n);
+  hives: ['SYSTEM', 'SOFTWARE'],
+  async decide(g, _profile, bad) {
+    const path = 'Policies\\Microsoft\\Windows\\DeviceInstall\\Restrictions';
+    const ev: CheckEvidence[] = [];
+    const denied: string[] = [];
+    for (const n of ['DenyUnspecified', 'DenyDeviceIDs', 'DenyDeviceClasses', 'DenyRemovableDevices']) {
+      const r = read(g, 'SOFTWARE', path, n);
+      if (r.value) ev.push(r.evidence);
+      if (numberOf(r.value) === 1) denied.push(n);
+    }
+    if (!ev.length) ev.push(read(g, 'SOFTWARE', path, 'DenyUnspecified').evidence);
+    // Plug and Play must be able to start for drivers to install.
+    for (const s of ['PlugPlay', 'DeviceInstall']) {
+      const svc = g.services.find((x) => x.name.toLowerCase() === s.toLowerCase());
+      if (svc?.start === 4) {
+        denied.push(`${s} service disabled`);
+        ev.push({ source: svc.key, value: 'Start = 4' });
       }
-      if (!ev.length) ev.push(read(g, 'SOFTWARE', path, 'DenyUnspecified').evidence);
-      // Plug and Play must be able to start for drivers to install.
-      for (const s of ['PlugPlay', 'DeviceInstall']) {
-        const svc = g.services.find((x) => x.name.toLowerCase() === s.toLowerCase());
-        if (svc?.start === 4) {
-          denied.push(`${s} service disabled`);
-          ev.push({ source: svc.key, value: 'Start = 4' });
-        }
-      }
-      if (denied.length) return notMet(bad, `device installation is restricted by policy: ${denied.join(', ')}; the cloud's drivers cannot install`, ev, 'Remove the device installation restrictions (Group Policy: System > Device Installation > Device Installation Restrictions) before exporting.');
-      return ok('no device installation restrictions', ev);
-    });
+    }
+    if (denied.length) return notMet(bad, `device installation is restricted by policy: ${denied.join(', ')}; the cloud's drivers cannot install`, ev, 'Remove the device installation restrictions (Group Policy: System > Device Installation > Device Installation Restrictions) before exporting.');
+    return ok('no device installation restrictions', ev);
   },
-};
+});
 
-const windowsDesktopIni: Rule = {
+const windowsDesktopIni = windowsRule({
   id: 'windows.desktop-ini',
   title: 'desktop.ini in the profile folders',
-  scope: 'windows',
   severity: 'WARNING',
   names: { alibaba: 'GUESTOS.DesktopConfig', ecs: 'GUESTOS.DesktopConfig' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
+  hives: [],
+  async decide(g, _profile, bad) {
     const ev: CheckEvidence[] = [];
     const missing: string[] = [];
     for (const p of ['/Users/Public/desktop.ini', '/Users/Public/Desktop/desktop.ini']) {
@@ -545,133 +521,112 @@ const windowsDesktopIni: Rule = {
     if (missing.length) return notMet(bad, `missing: ${missing.join(', ')}`, ev, 'Restore the desktop.ini files of the Public profile (they give the folders their names and icons).');
     return ok('the Public profile folders have their desktop.ini', ev);
   },
-};
+});
 
-const windowsFirewall: Rule = {
+const windowsFirewall = windowsRule({
   id: 'windows.firewall',
   title: 'Windows Firewall',
-  scope: 'windows',
   severity: 'FAILED',
   names: { didi: 'FIREWALL', jdcloud: '关闭防火墙' },
-  async run(ctx, profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
-    return guarded(() => {
-      const base = 'CCS\\Services\\SharedAccess\\Parameters\\FirewallPolicy';
-      const reads = ['DomainProfile', 'StandardProfile', 'PublicProfile'].map((p) => ({ p, r: read(g, 'SYSTEM', `${base}\\${p}`, 'EnableFirewall') }));
-      const ev = reads.map((x) => x.r.evidence);
-      const on = reads.filter((x) => numberOf(x.r.value) === 1).map((x) => x.p);
-      const unknown = reads.filter((x) => numberOf(x.r.value) === undefined).map((x) => x.p);
-      if (profile.firewall === 'allow') return ok(on.length ? `enabled for ${on.join(', ')}` : 'disabled', ev);
-      if (profile.firewall === 'off' || profile.firewall === 'off-or-ssh') {
-        if (on.length) return notMet(bad, `the firewall is enabled for ${on.join(', ')}`, ev, 'Turn Windows Firewall off for every profile (the cloud filters traffic with security groups), or allow RDP and the cloud\'s agents through it.');
-        if (unknown.length === reads.length) return notMet('WARNING', 'no EnableFirewall value: Windows enables the firewall by default', ev, 'Turn Windows Firewall off explicitly, or allow RDP through it.');
-        return ok('the firewall is off for every profile', ev);
-      }
-      // `ssh`: the firewall may run, but must let RDP in.
-      if (!on.length && unknown.length < reads.length) return ok('the firewall is off', ev);
-      const rules = g.registry.SYSTEM!.key(resolvePath(g, `${base}\\FirewallRules`));
-      const rdp = (rules?.values() ?? []).filter((v) => /^RemoteDesktop-/i.test(v.name) && /Active=TRUE/i.test(stringOf(v) ?? '') && /Action=Allow/i.test(stringOf(v) ?? '') && /Dir=In/i.test(stringOf(v) ?? ''));
-      ev.push(rdp.length ? { source: full('SYSTEM', resolvePath(g, `${base}\\FirewallRules`)), value: rdp.map((v) => v.name).join(', ') } : { source: full('SYSTEM', resolvePath(g, `${base}\\FirewallRules`)), value: 'no active inbound RemoteDesktop-* allow rule', absent: true });
-      if (rdp.length) return ok(`the firewall is on and allows Remote Desktop in (${rdp.map((v) => v.name).join(', ')})`, ev);
-      return notMet(bad, 'the firewall is on and no active rule lets Remote Desktop in', ev, 'Enable the "Remote Desktop" inbound firewall rules before exporting.');
-    });
+  hives: ['SYSTEM'],
+  async decide(g, profile, bad) {
+    const base = 'CCS\\Services\\SharedAccess\\Parameters\\FirewallPolicy';
+    const reads = ['DomainProfile', 'StandardProfile', 'PublicProfile'].map((p) => ({ p, r: read(g, 'SYSTEM', `${base}\\${p}`, 'EnableFirewall') }));
+    const ev = reads.map((x) => x.r.evidence);
+    const on = reads.filter((x) => numberOf(x.r.value) === 1).map((x) => x.p);
+    const unknown = reads.filter((x) => numberOf(x.r.value) === undefined).map((x) => x.p);
+    if (profile.firewall === 'allow') return ok(on.length ? `enabled for ${on.join(', ')}` : 'disabled', ev);
+    if (profile.firewall === 'off' || profile.firewall === 'off-or-ssh') {
+      if (on.length) return notMet(bad, `the firewall is enabled for ${on.join(', ')}`, ev, 'Turn Windows Firewall off for every profile (the cloud filters traffic with security groups), or allow RDP and the cloud\'s agents through it.');
+      if (unknown.length === reads.length) return notMet('WARNING', 'no EnableFirewall value: Windows enables the firewall by default', ev, 'Turn Windows Firewall off explicitly, or allow RDP through it.');
+      return ok('the firewall is off for every profile', ev);
+    }
+    // `ssh`: the firewall may run, but must let RDP in.
+    if (!on.length && unknown.length < reads.length) return ok('the firewall is off', ev);
+    const rules = g.registry.SYSTEM!.key(resolvePath(g, `${base}\\FirewallRules`));
+    const rdp = (rules?.values() ?? []).filter((v) => /^RemoteDesktop-/i.test(v.name) && /Active=TRUE/i.test(stringOf(v) ?? '') && /Action=Allow/i.test(stringOf(v) ?? '') && /Dir=In/i.test(stringOf(v) ?? ''));
+    ev.push(rdp.length ? { source: full('SYSTEM', resolvePath(g, `${base}\\FirewallRules`)), value: rdp.map((v) => v.name).join(', ') } : { source: full('SYSTEM', resolvePath(g, `${base}\\FirewallRules`)), value: 'no active inbound RemoteDesktop-* allow rule', absent: true });
+    if (rdp.length) return ok(`the firewall is on and allows Remote Desktop in (${rdp.map((v) => v.name).join(', ')})`, ev);
+    return notMet(bad, 'the firewall is on and no active rule lets Remote Desktop in', ev, 'Enable the "Remote Desktop" inbound firewall rules before exporting.');
   },
-};
+});
 
-const windowsRdp: Rule = {
+const windowsRdp = windowsRule({
   id: 'windows.rdp',
   title: 'Remote Desktop on 3389',
-  scope: 'windows',
   severity: 'FAILED',
   names: { didi: 'RDP', jdcloud: '放行RDP 3389端口' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
-    return guarded(() => {
-      const deny = read(g, 'SYSTEM', 'CCS\\Control\\Terminal Server', 'fDenyTSConnections');
-      const port = read(g, 'SYSTEM', 'CCS\\Control\\Terminal Server\\WinStations\\RDP-Tcp', 'PortNumber');
-      const policy = g.registry.SOFTWARE ? read(g, 'SOFTWARE', 'Policies\\Microsoft\\Windows NT\\Terminal Services', 'fDenyTSConnections') : undefined;
-      const ev = [deny.evidence, port.evidence, ...(policy?.value ? [policy.evidence] : [])];
-      const problems: string[] = [];
-      const denied = numberOf(policy?.value) ?? numberOf(deny.value);
-      if (denied === undefined) problems.push('no fDenyTSConnections value: Remote Desktop is off unless enabled');
-      else if (denied !== 0) problems.push(`Remote Desktop connections are denied (fDenyTSConnections = ${denied}${numberOf(policy?.value) !== undefined ? ', by policy' : ''})`);
-      const p = numberOf(port.value);
-      if (p !== undefined && p !== 3389) problems.push(`Remote Desktop listens on port ${p}, not 3389`);
-      const term = g.services.find((s) => s.name.toLowerCase() === 'termservice');
-      if (term?.start === 4) {
-        problems.push('the TermService service is disabled');
-        ev.push({ source: term.key, value: 'Start = 4' });
-      }
-      if (problems.length) return notMet(bad, problems.join('; '), ev, 'Allow Remote Desktop connections (System Properties > Remote) on port 3389 before exporting.');
-      return ok(`Remote Desktop is allowed on port ${p ?? '3389 (the default)'}`, ev);
-    });
+  hives: ['SYSTEM'],
+  async decide(g, _profile, bad) {
+    const deny = read(g, 'SYSTEM', 'CCS\\Control\\Terminal Server', 'fDenyTSConnections');
+    const port = read(g, 'SYSTEM', 'CCS\\Control\\Terminal Server\\WinStations\\RDP-Tcp', 'PortNumber');
+    const policy = g.registry.SOFTWARE ? read(g, 'SOFTWARE', 'Policies\\Microsoft\\Windows NT\\Terminal Services', 'fDenyTSConnections') : undefined;
+    const ev = [deny.evidence, port.evidence, ...(policy?.value ? [policy.evidence] : [])];
+    const problems: string[] = [];
+    const denied = numberOf(policy?.value) ?? numberOf(deny.value);
+    if (denied === undefined) problems.push('no fDenyTSConnections value: Remote Desktop is off unless enabled');
+    else if (denied !== 0) problems.push(`Remote Desktop connections are denied (fDenyTSConnections = ${denied}${numberOf(policy?.value) !== undefined ? ', by policy' : ''})`);
+    const p = numberOf(port.value);
+    if (p !== undefined && p !== 3389) problems.push(`Remote Desktop listens on port ${p}, not 3389`);
+    const term = g.services.find((s) => s.name.toLowerCase() === 'termservice');
+    if (term?.start === 4) {
+      problems.push('the TermService service is disabled');
+      ev.push({ source: term.key, value: 'Start = 4' });
+    }
+    if (problems.length) return notMet(bad, problems.join('; '), ev, 'Allow Remote Desktop connections (System Properties > Remote) on port 3389 before exporting.');
+    return ok(`Remote Desktop is allowed on port ${p ?? '3389 (the default)'}`, ev);
   },
-};
+});
 
-const windowsDhcp: Rule = {
+const windowsDhcp = windowsRule({
   id: 'windows.dhcp',
   title: 'network by DHCP',
-  scope: 'windows',
   severity: 'FAILED',
   names: { didi: 'DHCP' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
-    return guarded(() => {
-      const ifs = g.registry.SYSTEM!.key(resolvePath(g, 'CCS\\Services\\Tcpip\\Parameters\\Interfaces'))?.subkeys() ?? [];
-      const ev: CheckEvidence[] = [];
-      const statics: string[] = [];
-      for (const k of ifs) {
-        const dhcp = numberOf(k.value('EnableDHCP'));
-        const ip = (stringsOf(k.value('IPAddress')) ?? []).filter((a) => a !== '' && a !== '0.0.0.0');
-        if (dhcp === undefined && !ip.length) continue;
-        ev.push({ source: full('SYSTEM', k.path), value: `EnableDHCP = ${dhcp ?? '-'}${ip.length ? `, IPAddress = ${ip.join(' ')}` : ''}` });
-        if (dhcp === 0 && ip.length) statics.push(`${k.name} (${ip.join(' ')})`);
-      }
-      const svc = g.services.find((s) => s.name.toLowerCase() === 'dhcp');
-      if (svc) ev.push({ source: svc.key, value: `Start = ${svc.start ?? '-'}` });
-      else ev.push({ source: full('SYSTEM', `${g.controlSet!.path}\\Services\\Dhcp`), absent: true });
-      if (statics.length) return notMet(bad, `static addresses: ${statics.join(', ')}`, ev, 'Set every network adapter to obtain its address by DHCP before exporting.');
-      if (svc?.start === 4) return notMet(bad, 'the DHCP Client service is disabled', ev, 'Set the DHCP Client service to start automatically.');
-      if (!ev.some((e) => e.value?.startsWith('EnableDHCP'))) return ok('no interface has a static address (no interface configured yet: Windows uses DHCP by default)', ev);
-      return ok('every configured interface uses DHCP', ev);
-    });
+  hives: ['SYSTEM'],
+  async decide(g, _profile, bad) {
+    const ifs = g.registry.SYSTEM!.key(resolvePath(g, 'CCS\\Services\\Tcpip\\Parameters\\Interfaces'))?.subkeys() ?? [];
+    const ev: CheckEvidence[] = [];
+    const statics: string[] = [];
+    for (const k of ifs) {
+      const dhcp = numberOf(k.value('EnableDHCP'));
+      const ip = (stringsOf(k.value('IPAddress')) ?? []).filter((a) => a !== '' && a !== '0.0.0.0');
+      if (dhcp === undefined && !ip.length) continue;
+      ev.push({ source: full('SYSTEM', k.path), value: `EnableDHCP = ${dhcp ?? '-'}${ip.length ? `, IPAddress = ${ip.join(' ')}` : ''}` });
+      if (dhcp === 0 && ip.length) statics.push(`${k.name} (${ip.join(' ')})`);
+    }
+    const svc = g.services.find((s) => s.name.toLowerCase() === 'dhcp');
+    if (svc) ev.push({ source: svc.key, value: `Start = ${svc.start ?? '-'}` });
+    else ev.push({ source: full('SYSTEM', `${g.controlSet!.path}\\Services\\Dhcp`), absent: true });
+    if (statics.length) return notMet(bad, `static addresses: ${statics.join(', ')}`, ev, 'Set every network adapter to obtain its address by DHCP before exporting.');
+    if (svc?.start === 4) return notMet(bad, 'the DHCP Client service is disabled', ev, 'Set the DHCP Client service to start automatically.');
+    if (!ev.some((e) => e.value?.startsWith('EnableDHCP'))) return ok('no interface has a static address (no interface configured yet: Windows uses DHCP by default)', ev);
+    return ok('every configured interface uses DHCP', ev);
   },
-};
+});
 
-const windowsRtc: Rule = {
+const windowsRtc = windowsRule({
   id: 'windows.rtc',
   title: 'hardware clock in UTC',
-  scope: 'windows',
   severity: 'WARNING',
   names: { alibaba: 'RTC', ecs: 'GUESTOS.RTC' },
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
-    return guarded(() => {
-      const r = read(g, 'SYSTEM', 'CCS\\Control\\TimeZoneInformation', 'RealTimeIsUniversal');
-      const tz = read(g, 'SYSTEM', 'CCS\\Control\\TimeZoneInformation', 'TimeZoneKeyName');
-      const ev = [r.evidence, tz.evidence];
-      if (numberOf(r.value) === 1) return ok('Windows keeps the hardware clock in UTC (RealTimeIsUniversal = 1)', ev);
-      return notMet(bad, `Windows keeps the hardware clock in local time${stringOf(tz.value) ? ` (${stringOf(tz.value)})` : ''}: the clock is off by the time zone's offset on a cloud whose hardware clock is UTC`, ev, 'Set HKLM\\SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation\\RealTimeIsUniversal to 1 (DWORD).');
-    });
+  hives: ['SYSTEM'],
+  async decide(g, _profile, bad) {
+    const r = read(g, 'SYSTEM', 'CCS\\Control\\TimeZoneInformation', 'RealTimeIsUniversal');
+    const tz = read(g, 'SYSTEM', 'CCS\\Control\\TimeZoneInformation', 'TimeZoneKeyName');
+    const ev = [r.evidence, tz.evidence];
+    if (numberOf(r.value) === 1) return ok('Windows keeps the hardware clock in UTC (RealTimeIsUniversal = 1)', ev);
+    return notMet(bad, `Windows keeps the hardware clock in local time${stringOf(tz.value) ? ` (${stringOf(tz.value)})` : ''}: the clock is off by the time zone's offset on a cloud whose hardware clock is UTC`, ev, 'Set HKLM\\SYSTEM\\CurrentControlSet\\Control\\TimeZoneInformation\\RealTimeIsUniversal to 1 (DWORD).');
   },
-};
+});
 
-const windowsHibernation: Rule = {
+const windowsHibernation = windowsRule({
   id: 'windows.hibernation',
   title: 'not hibernated; Fast Startup off',
-  scope: 'windows',
   severity: 'FAILED',
   names: {},
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
+  hives: [],
+  async decide(g, _profile, bad) {
     const ev: CheckEvidence[] = [];
     const problems: string[] = [];
     let st;
@@ -697,7 +652,7 @@ const windowsHibernation: Rule = {
     if (problems.length) return notMet(bad, problems.join('; '), ev, 'Turn off Fast Startup (powercfg /h off), shut the source machine down fully, and export again.');
     return ok('not hibernated, Fast Startup off, the volume is clean', ev);
   },
-};
+});
 
 const windowsBitlocker: Rule = {
   id: 'windows.bitlocker',
@@ -715,116 +670,93 @@ const windowsBitlocker: Rule = {
   },
 };
 
-const windowsLanguage: Rule = {
+const windowsLanguage = windowsRule({
   id: 'windows.language',
   title: 'system language',
-  scope: 'windows',
   severity: 'WARNING',
   names: {},
-  async run(ctx, profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
-    return guarded(() => {
-      const r = read(g, 'SYSTEM', 'CCS\\Control\\Nls\\Language', 'InstallLanguage');
-      const lang = stringOf(r.value);
-      if (!lang) return error('no Nls\\Language InstallLanguage value', [r.evidence]);
-      const list = profile.windows.languages ?? [];
-      if (!list.length || list.includes(lang.toLowerCase()) || list.includes(lang.toUpperCase())) return ok(`install language ${lang}`, [r.evidence], lang);
-      return notMet(bad, `install language ${lang}, not ${list.join(' or ')}`, [r.evidence], 'This cloud supports English (United States) installations; import an en-US image.', lang);
-    });
+  hives: ['SYSTEM'],
+  async decide(g, profile, bad) {
+    const r = read(g, 'SYSTEM', 'CCS\\Control\\Nls\\Language', 'InstallLanguage');
+    const lang = stringOf(r.value);
+    if (!lang) return error('no Nls\\Language InstallLanguage value', [r.evidence]);
+    const list = profile.windows.languages ?? [];
+    if (!list.length || list.includes(lang.toLowerCase()) || list.includes(lang.toUpperCase())) return ok(`install language ${lang}`, [r.evidence], lang);
+    return notMet(bad, `install language ${lang}, not ${list.join(' or ')}`, [r.evidence], 'This cloud supports English (United States) installations; import an en-US image.', lang);
   },
-};
+});
 
-const windowsAutologon: Rule = {
+const windowsAutologon = windowsRule({
   id: 'windows.autologon',
   title: 'no automatic logon',
-  scope: 'windows',
   severity: 'WARNING',
   names: {},
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SOFTWARE');
-    if (need) return need;
-    return guarded(() => {
-      const path = 'Microsoft\\Windows NT\\CurrentVersion\\Winlogon';
-      const auto = read(g, 'SOFTWARE', path, 'AutoAdminLogon');
-      const pw = read(g, 'SOFTWARE', path, 'DefaultPassword');
-      const ev = [auto.evidence, pw.value ? { source: pw.evidence.source, value: 'DefaultPassword is set (not shown)' } : pw.evidence];
-      if (stringOf(auto.value)?.trim() === '1' || numberOf(auto.value) === 1) return notMet(bad, `automatic logon is on${pw.value ? ', with a password stored in clear text in the registry' : ''}`, ev, 'Turn automatic logon off (AutoAdminLogon = 0) and delete DefaultPassword before exporting.');
-      return ok('automatic logon is off', ev);
-    });
+  hives: ['SOFTWARE'],
+  async decide(g, _profile, bad) {
+    const path = 'Microsoft\\Windows NT\\CurrentVersion\\Winlogon';
+    const auto = read(g, 'SOFTWARE', path, 'AutoAdminLogon');
+    const pw = read(g, 'SOFTWARE', path, 'DefaultPassword');
+    const ev = [auto.evidence, pw.value ? { source: pw.evidence.source, value: 'DefaultPassword is set (not shown)' } : pw.evidence];
+    if (stringOf(auto.value)?.trim() === '1' || numberOf(auto.value) === 1) return notMet(bad, `automatic logon is on${pw.value ? ', with a password stored in clear text in the registry' : ''}`, ev, 'Turn automatic logon off (AutoAdminLogon = 0) and delete DefaultPassword before exporting.');
+    return ok('automatic logon is off', ev);
   },
-};
+});
 
-const windowsDotnet: Rule = {
+const windowsDotnet = windowsRule({
   id: 'windows.dotnet',
   title: '.NET Framework and PowerShell',
-  scope: 'windows',
   severity: 'WARNING',
   names: {},
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SOFTWARE');
-    if (need) return need;
-    return guarded(() => {
-      const net = read(g, 'SOFTWARE', 'Microsoft\\NET Framework Setup\\NDP\\v4\\Full', 'Release');
-      const ps = read(g, 'SOFTWARE', 'Microsoft\\PowerShell\\3\\PowerShellEngine', 'PowerShellVersion');
-      const ev = [net.evidence, ps.evidence];
-      const release = numberOf(net.value);
-      const psv = stringOf(ps.value);
-      const problems: string[] = [];
-      // 378389 is .NET Framework 4.5, the least the cloud agents (EC2Launch, the Azure agent) need.
-      if (release === undefined || release < 378389) problems.push(release === undefined ? '.NET Framework 4.5 or later is not installed' : `.NET Framework release ${release} is older than 4.5 (378389)`);
-      if (!psv || Number.parseInt(psv, 10) < 3) problems.push(psv ? `PowerShell ${psv} is older than 3.0` : 'PowerShell 3.0 or later is not installed');
-      if (problems.length) return notMet(bad, problems.join('; '), ev, 'Install .NET Framework 4.5 or later and Windows Management Framework (PowerShell) 3.0 or later: the cloud\'s agents need them.');
-      return ok(`.NET Framework release ${release}, PowerShell ${psv}`, ev);
-    });
+  hives: ['SOFTWARE'],
+  async decide(g, _profile, bad) {
+    const net = read(g, 'SOFTWARE', 'Microsoft\\NET Framework Setup\\NDP\\v4\\Full', 'Release');
+    const ps = read(g, 'SOFTWARE', 'Microsoft\\PowerShell\\3\\PowerShellEngine', 'PowerShellVersion');
+    const ev = [net.evidence, ps.evidence];
+    const release = numberOf(net.value);
+    const psv = stringOf(ps.value);
+    const problems: string[] = [];
+    // 378389 is .NET Framework 4.5, the least the cloud agents (EC2Launch, the Azure agent) need.
+    if (release === undefined || release < 378389) problems.push(release === undefined ? '.NET Framework 4.5 or later is not installed' : `.NET Framework release ${release} is older than 4.5 (378389)`);
+    if (!psv || Number.parseInt(psv, 10) < 3) problems.push(psv ? `PowerShell ${psv} is older than 3.0` : 'PowerShell 3.0 or later is not installed');
+    if (problems.length) return notMet(bad, problems.join('; '), ev, 'Install .NET Framework 4.5 or later and Windows Management Framework (PowerShell) 3.0 or later: the cloud\'s agents need them.');
+    return ok(`.NET Framework release ${release}, PowerShell ${psv}`, ev);
   },
-};
+});
 
-const windowsSecondaryDisk: Rule = {
+const windowsSecondaryDisk = windowsRule({
   id: 'windows.secondary-disk',
   title: 'nothing depends on a disk not in the image',
-  scope: 'windows',
   severity: 'WARNING',
   names: {},
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
-    return guarded(() => {
-      const present = new Set(g.drives.filter((d) => d.volume).map((d) => d.letter));
-      const ev: CheckEvidence[] = g.drives.map((d) => ({ source: 'HKLM\\SYSTEM\\MountedDevices', value: `\\DosDevices\\${d.letter} → ${d.volume ?? `not in the image (${d.target})`}` }));
-      const problems: string[] = [];
-      const paging = read(g, 'SYSTEM', 'CCS\\Control\\Session Manager\\Memory Management', 'PagingFiles');
-      ev.push(paging.evidence);
-      for (const p of stringsOf(paging.value) ?? []) {
-        const m = /^([A-Za-z]:)\\/.exec(p.trim());
-        if (m && !present.has(m[1]!.toUpperCase())) problems.push(`the pagefile is on ${m[1]!.toUpperCase()} (${p.trim()}), a drive that is not in the image`);
-      }
-      const ntds = read(g, 'SYSTEM', 'CCS\\Services\\NTDS\\Parameters', 'DSA Database file');
-      if (ntds.value) {
-        ev.push(ntds.evidence);
-        const m = /^([A-Za-z]:)\\/.exec(stringOf(ntds.value) ?? '');
-        if (m && !present.has(m[1]!.toUpperCase())) problems.push(`the Active Directory database is on ${m[1]!.toUpperCase()}, a drive that is not in the image`);
-      }
-      if (problems.length) return notMet(bad, problems.join('; '), ev, 'Move the pagefile and any service data to C: (or import the other disks too) before exporting.');
-      return ok('the pagefile and service data are on drives in the image', ev);
-    });
+  hives: ['SYSTEM'],
+  async decide(g, _profile, bad) {
+    const present = new Set(g.drives.filter((d) => d.volume).map((d) => d.letter));
+    const ev: CheckEvidence[] = g.drives.map((d) => ({ source: 'HKLM\\SYSTEM\\MountedDevices', value: `\\DosDevices\\${d.letter} → ${d.volume ?? `not in the image (${d.target})`}` }));
+    const problems: string[] = [];
+    const paging = read(g, 'SYSTEM', 'CCS\\Control\\Session Manager\\Memory Management', 'PagingFiles');
+    ev.push(paging.evidence);
+    for (const p of stringsOf(paging.value) ?? []) {
+      const m = /^([A-Za-z]:)\\/.exec(p.trim());
+      if (m && !present.has(m[1]!.toUpperCase())) problems.push(`the pagefile is on ${m[1]!.toUpperCase()} (${p.trim()}), a drive that is not in the image`);
+    }
+    const ntds = read(g, 'SYSTEM', 'CCS\\Services\\NTDS\\Parameters', 'DSA Database file');
+    if (ntds.value) {
+      ev.push(ntds.evidence);
+      const m = /^([A-Za-z]:)\\/.exec(stringOf(ntds.value) ?? '');
+      if (m && !present.has(m[1]!.toUpperCase())) problems.push(`the Active Directory database is on ${m[1]!.toUpperCase()}, a drive that is not in the image`);
+    }
+    if (problems.length) return notMet(bad, problems.join('; '), ev, 'Move the pagefile and any service data to C: (or import the other disks too) before exporting.');
+    return ok('the pagefile and service data are on drives in the image', ev);
   },
-};
+});
 
-const windowsAzureServices: Rule = {
+const windowsAzureServices = windowsRule({
   id: 'windows.azure-services',
   title: 'service start types (Azure baseline)',
-  scope: 'windows',
   severity: 'WARNING',
   names: {},
-  async run(ctx, profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
+  hives: ['SYSTEM'],
+  async decide(g, profile, bad) {
     const baseline = profile.windows.serviceBaseline;
     if (!baseline) return skipped('this profile sets no service baseline');
     const ev: CheckEvidence[] = [];
@@ -842,7 +774,7 @@ const windowsAzureServices: Rule = {
     if (wrong.length) return notMet(bad, `services not as the cloud expects: ${wrong.join(', ')}`, ev, 'Set the services\' start types as the cloud documents (automatic: 2, manual: 3) before exporting.');
     return ok('every baseline service has the expected start type', ev);
   },
-};
+});
 
 /** Other hypervisors' guest tools, by Uninstall name and by service. */
 const HYPERVISOR_TOOLS: { name: string; apps: RegExp; services: RegExp }[] = [
@@ -852,16 +784,13 @@ const HYPERVISOR_TOOLS: { name: string; apps: RegExp; services: RegExp }[] = [
   { name: 'Citrix/XenServer tools', apps: /Citrix (XenServer|VM) Tools|XenTools|Xen PV Drivers|Red Hat Paravirtualized Xen Drivers/i, services: /^(xensvc|XenSvc|citrix.*)$/i },
 ];
 
-const windowsHypervisorTools: Rule = {
+const windowsHypervisorTools = windowsRule({
   id: 'windows.hypervisor-tools',
   title: "no other hypervisor's tools",
-  scope: 'windows',
   severity: 'WARNING',
   names: {},
-  async run(ctx, _profile, bad) {
-    const g = win(ctx);
-    const need = needHive(g, 'SYSTEM');
-    if (need) return need;
+  hives: ['SYSTEM'],
+  async decide(g, _profile, bad) {
     const ev: CheckEvidence[] = [];
     const found: string[] = [];
     for (const t of HYPERVISOR_TOOLS) {
@@ -876,7 +805,7 @@ const windowsHypervisorTools: Rule = {
     ev.push({ source: full('SYSTEM', `${g.controlSet!.path}\\Services`), value: 'no VMTools, VBoxService, prl_tools or xensvc service', absent: true });
     return ok("no other hypervisor's guest tools", ev);
   },
-};
+});
 
 export const WINDOWS_RULES: readonly Rule[] = [
   windowsOs, windowsArch, windowsVirtio, windowsNvme, windowsBcd, windowsBootmgr, windowsRegistry, windowsHotfix, windowsUpdate,
