@@ -13,7 +13,7 @@ const nodeOnly = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'docs/api/**', 'node_modules/**', 'coverage/**', 'bench/.work/**', 'fixtures/.work/**'] },
+  { ignores: ['dist/**', 'dist-web/**', 'docs/api/**', 'node_modules/**', 'coverage/**', 'bench/.work/**', 'fixtures/.work/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -25,7 +25,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    files: ['src/**/*.ts'],
+    files: ['src/**/*.ts', 'web/**/*.ts'],
     ignores: ['src/node/**', 'src/cli/**'],
     rules: {
       'no-restricted-imports': ['error', nodeOnly],
