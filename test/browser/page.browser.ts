@@ -171,23 +171,33 @@ describe('the web page', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('Cancel stops a check: no report, and the page says how much was read', async () => {
+  it('Cancel stops a check and its reads; the page stays responsive meanwhile', async () => {
     await page.evaluate(() => (document.body.dataset.state = ''));
-    // A URL whose server never answers the first read: the check waits on it until cancelled.
-    const hang = await startStaticServer(bucketDir);
-    hang.server.removeAllListeners('request');
-    hang.server.on('request', () => undefined);
+    // A slow bucket: every response waits 300 ms, so the check is still reading when cancelled.
+    const slow = await startStaticServer(bucketDir, { cors: true });
+    const serve = slow.server.listeners('request')[0] as (req: unknown, res: unknown) => void;
+    slow.server.removeAllListeners('request');
+    slow.server.on('request', (req, res) => setTimeout(() => serve(req, res), 300));
     try {
-      await page.fill('#url', `${hang.url}/win-good.raw`);
+      await page.fill('#url', `${slow.url}/win-good.raw`);
       await page.click('#url-form button');
       await page.waitForFunction(() => document.body.dataset.state === 'running');
-      // The page stays responsive while the worker waits.
-      expect(await page.evaluate(() => 1 + 1)).toBe(2);
+      await page.waitForTimeout(1000);
+      // The page answers while the worker reads.
+      const t = Date.now();
+      expect(await page.evaluate(() => document.getElementById('status')!.textContent)).toMatch(/read/);
+      expect(Date.now() - t).toBeLessThan(250);
       await page.click('#cancel');
       await page.waitForFunction(() => document.body.dataset.state === 'cancelled', undefined, { timeout: 10_000 });
       expect(await page.textContent('#status')).toMatch(/^cancelled after/);
+      const atCancel = slow.requests;
+      await page.waitForTimeout(1500);
+      // At most the request that was in flight; no new reads after the cancel.
+      expect(slow.requests - atCancel).toBeLessThanOrEqual(1);
+      expect(atCancel).toBeGreaterThan(1);
     } finally {
-      await hang.close();
+      await slow.close();
     }
   });
+
 });
