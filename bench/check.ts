@@ -165,3 +165,72 @@ export async function benchCheckWindows(root: string, quick: boolean, runs: numb
   }
   return rows;
 }
+
+/**
+ * Issue #15's whole-pipeline rows: peak resident memory of one `diskprobe check` process (GNU
+ * time's maximum RSS), a batch of images checked with --jobs 1 and 2 (images per minute), and a
+ * check over HTTP of the 20 GiB-virtual guest served by range requests from 127.0.0.1 (bytes
+ * and requests fetched against the file's allocated bytes).
+ */
+export async function benchPipeline(work: string, root: string, quick: boolean, runs: number): Promise<string[]> {
+  const rows: string[] = [];
+  const built = join(root, 'dist/cli/bin.js');
+  const cmd = existsSync(built) ? ['node', built] : ['npx', 'tsx', join(root, 'src/cli/bin.ts')];
+  const image = join(work, `guest-${quick ? GiB : 20 * GiB}.qcow2`);
+  const fixtures = ['checks/good.qcow2', 'checks/centos-bad.qcow2', 'checks/debian-bad.qcow2', 'checks/uefi-full.qcow2', 'windows/win-good.qcow2', 'windows/win-bad.qcow2', 'windows/win-legacy.qcow2', 'web/good-stream.vmdk'].map((f) => join(root, 'fixtures', f)).filter((f) => existsSync(f));
+  // Peak RSS of one check process.
+  if (have('/usr/bin/time') && existsSync(image)) {
+    const rss: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = spawnSync('/usr/bin/time', ['-f', '%M', ...cmd, 'check', '--profile', 'all', '--no-md5', '--quiet', '--format', 'json', image], { encoding: 'utf8', maxBuffer: 1 << 26 });
+      const kb = Number(/(\d+)\s*$/.exec(r.stderr ?? '')?.[1]);
+      if (Number.isFinite(kb)) rss.push(kb * 1024);
+    }
+    if (rss.length) rows.push(`| peak RSS of diskprobe check --profile all --no-md5 on the ${quick ? 1 : 20} GiB guest (whole process) | ${(median(rss) / MiB).toFixed(0)} MiB | — | target under 200 MiB |`);
+    const win = join(root, 'fixtures/windows/win-good.qcow2');
+    const wrss: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = spawnSync('/usr/bin/time', ['-f', '%M', ...cmd, 'check', '--profile', 'all', '--no-md5', '--quiet', '--format', 'json', win], { encoding: 'utf8', maxBuffer: 1 << 26 });
+      const kb = Number(/(\d+)\s*$/.exec(r.stderr ?? '')?.[1]);
+      if (Number.isFinite(kb)) wrss.push(kb * 1024);
+    }
+    if (wrss.length) rows.push(`| peak RSS of the same on the Windows fixture (win-good.qcow2) | ${(median(wrss) / MiB).toFixed(0)} MiB | — | |`);
+  }
+  // Batch mode over the fixtures.
+  for (const jobs of [1, 2]) {
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      spawnSync(cmd[0]!, [...cmd.slice(1), 'check', '--jobs', String(jobs), '--profile', 'all', '--no-md5', '--format', 'json', ...fixtures], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      times.push(performance.now() - started);
+    }
+    const ms = median(times);
+    rows.push(`| diskprobe check --jobs ${jobs} --profile all --no-md5 on ${fixtures.length} fixture images (whole process) | ${ms.toFixed(0)} ms | — | ${((fixtures.length / (ms / 1000)) * 60).toFixed(0)} images per minute |`);
+  }
+  // A check over HTTP.
+  if (existsSync(image)) {
+    const { startStaticServer } = await import('../scripts/static-server.js');
+    const { fromUrl } = await import('../src/index.js');
+    const server = await startStaticServer(work);
+    try {
+      const times: number[] = [];
+      let fetched = 0;
+      let requests = 0;
+      for (let i = 0; i < runs; i++) {
+        const before = server.bytesSent;
+        const r0 = server.requests;
+        const started = performance.now();
+        const dev = await fromUrl(`${server.url}/${image.split('/').pop()}`);
+        await check(dev, { profile: 'all', digestSkipped: 'bench' });
+        times.push(performance.now() - started);
+        fetched = server.bytesSent - before;
+        requests = server.requests - r0;
+      }
+      const allocated = statSync(image).size;
+      rows.push(`| check() over HTTP (range requests from 127.0.0.1), --profile all, the ${quick ? 1 : 20} GiB-virtual guest | ${median(times).toFixed(0)} ms | ${(fetched / MiB).toFixed(1)} MiB in ${requests} requests | ${((fetched / allocated) * 100).toFixed(1)} % of the ${(allocated / MiB).toFixed(0)} MiB file (target under 1 %) |`);
+    } finally {
+      await server.close();
+    }
+  }
+  return rows;
+}

@@ -15,7 +15,7 @@ import { startStaticServer } from '../test/helpers/static-server.js';
 import { benchQcow2 } from './qcow2.js';
 import { benchFilesystems } from './fs.js';
 import { benchInspect } from './inspect.js';
-import { benchCheck, benchCheckWindows, benchDigest } from './check.js';
+import { benchCheck, benchCheckWindows, benchDigest, benchPipeline } from './check.js';
 import { benchVmdk, benchVmdkStream } from './vmdk.js';
 import { benchVhd } from './vhd.js';
 import { benchRegistry } from './registry.js';
@@ -192,6 +192,7 @@ const checkRows = await benchCheck(WORK, ROOT, quick, quick ? 1 : 5);
 const digestRows = await benchDigest(join(WORK, `compressible-${IMAGE_BYTES}.raw`), quick ? 1 : 3);
 const registryRows = await benchRegistry(WORK, quick ? 1 : 3, quick);
 const windowsRows = await benchCheckWindows(ROOT, quick, quick ? 1 : 5);
+const pipelineRows = await benchPipeline(WORK, ROOT, quick, quick ? 1 : 3);
 const doc = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); the figures below are from the last full run.
@@ -330,6 +331,18 @@ PE headers of ntoskrnl.exe and seven drivers, and lists System32\\drivers and th
 | run | time | read from the image | found |
 |---|---:|---:|---|
 ${windowsRows.join('\n')}
+
+### Memory, batches, HTTP (issue #15)
+
+Targets (issue #15): resident memory under 200 MiB for any single check; over HTTP, a full check
+of a 20 GiB-virtual image reads under 1 % of its allocated bytes. Peak RSS is GNU time's
+maximum resident set of the whole CLI process. The batch rows check every check and Windows
+fixture (and the VMDK of the browser test) in one process, one or two at a time. The HTTP row
+serves the guest's qcow2 file above from a local range server and checks it with \`fromUrl\`.
+
+| run | time or size | fetched | note |
+|---|---:|---:|---|
+${pipelineRows.join('\n')}
 
 ### The image's MD5 and SHA-256
 

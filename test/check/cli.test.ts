@@ -107,6 +107,26 @@ describe('diskprobe check', () => {
     expect((await verdict('dynamic.vhd')).result).toBe('FAILED');
   });
 
+  it('--jobs checks several images N at a time: a line per image, the rate, reports as JSON Lines or files', async () => {
+    const images = ['checks/good.qcow2', 'checks/centos-bad.qcow2', 'windows/win-legacy.qcow2'].map((f) => join(FX, f));
+    const r = await runCli(['check', '--jobs', '2', '--no-md5', '--profile', 'alibaba,didi', '--format', 'json', ...images]);
+    expect(r.code).toBe(1);
+    const reports = r.out.trim().split('\n').map((l) => json(l));
+    expect(reports.map((x) => x.image.label).sort()).toEqual(['centos-bad.qcow2', 'good.qcow2', 'win-legacy.qcow2']);
+    expect(reports.find((x) => x.image.label === 'win-legacy.qcow2')!.guest?.distro).toBe('windows');
+    expect(r.err).toMatch(/^3 image\(s\) in [\d.]+ s with 2 job\(s\): \d+ images per minute; 2 with FAILED items, 0 not checked$/m);
+    expect(r.err).toMatch(/^FAILED .*centos-bad\.qcow2/m);
+    const { mkdtempSync, readdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'diskprobe-batch-'));
+    const t = await runCli(['check', '-j', '3', '--no-md5', '-o', dir, images[0]!, images[2]!, join(FX, 'nonexistent.qcow2')]);
+    expect(t.code).toBe(2);
+    expect(readdirSync(dir).sort()).toEqual(['good.qcow2.txt', 'win-legacy.qcow2.txt']);
+    expect(t.err).toMatch(/^ERROR {2}.*nonexistent\.qcow2/m);
+    expect((await runCli(['check', images[0]!, images[1]!])).code).toBe(2);
+    expect((await runCli(['check', '--jobs', '0', images[0]!])).code).toBe(2);
+  });
+
   it('exits 2 on usage errors and unreadable inputs', async () => {
     expect((await runCli(['check', '--profile', 'nosuchcloud', join(FX, 'checks/good.qcow2')])).code).toBe(2);
     expect((await runCli(['check', '--format', 'xml', join(FX, 'checks/good.qcow2')])).code).toBe(2);
