@@ -16,6 +16,7 @@ import { gzipExpand, isGzip } from '../codec/gzip.js';
 import { isXz, lzmaAloneExpand, xzExpand } from '../codec/lzma.js';
 import { lz4Expand, LZ4_FRAME_MAGIC, LZ4_LEGACY_MAGIC } from '../codec/lz4.js';
 import { zstdExpandWith } from '../codec/zstd.js';
+import { zstdStream } from '../codec/zstd-stream.js';
 import { u32le } from '../util/bytes.js';
 
 export interface InitramfsEntry {
@@ -105,6 +106,122 @@ function listCpio(data: Uint8Array, start: number, out: InitramfsEntry[], where:
   }
 }
 
+/**
+ * The same listing as {@link listCpio}, over data that arrives in pieces (a zstd stream): only
+ * a header and a name are ever kept, file contents are counted past. `end()` says whether the
+ * data stopped inside an entry. @internal Exported for tests.
+ */
+export class CpioScanner {
+  /** Where the scanner is: between archives (zeros), or reading an entry's header and name. */
+  private mode: 'seek' | 'entry' | 'done' = 'seek';
+  private carry = new Uint8Array(CPIO_HEADER + 4096);
+  private have = 0;
+  /** Bytes still to pass (a file's data and padding), of which `required` must be present. */
+  private skip = 0;
+  private required = 0;
+  private skipping = '';
+  /** Offset in the expanded data of the next byte, and of the entry being read. */
+  private offset = 0;
+  private entryAt = 0;
+  private nameSize = -1;
+  private mode0 = 0;
+  private size0 = 0;
+
+  constructor(
+    private readonly out: InitramfsEntry[],
+    private readonly where: string,
+  ) {}
+
+  private fail(code: ErrorCode, reason: string): never {
+    throw new DiskProbeError(code, reason, { layer: 'guest', format: 'cpio', device: this.where, offset: this.entryAt });
+  }
+
+  push(chunk: Uint8Array): void {
+    let i = 0;
+    while (i < chunk.length && this.mode !== 'done') {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, chunk.length - i);
+        this.skip -= n;
+        this.required = Math.max(0, this.required - n);
+        i += n;
+        this.offset += n;
+        continue;
+      }
+      if (this.mode === 'seek') {
+        if (this.have === 0) {
+          while (i < chunk.length && chunk[i] === 0) {
+            i++;
+            this.offset++;
+          }
+          if (i >= chunk.length) return;
+          this.entryAt = this.offset;
+        }
+        // Six bytes tell whether an archive starts here.
+        const n = Math.min(6 - this.have, chunk.length - i);
+        this.carry.set(chunk.subarray(i, i + n), this.have);
+        this.have += n;
+        i += n;
+        this.offset += n;
+        if (this.have < 6) return;
+        if (!isCpio(this.carry, 0)) {
+          this.mode = 'done';
+          return;
+        }
+        this.mode = 'entry';
+        continue;
+      }
+      // 'entry': the header, then the name.
+      const want = this.nameSize < 0 ? CPIO_HEADER : CPIO_HEADER + this.nameSize;
+      const n = Math.min(want - this.have, chunk.length - i);
+      this.carry.set(chunk.subarray(i, i + n), this.have);
+      this.have += n;
+      i += n;
+      this.offset += n;
+      if (this.have < want) continue;
+      if (this.nameSize < 0) {
+        if (!isCpio(this.carry, 0)) this.fail(ErrorCode.CORRUPT, 'no cpio header where one should be');
+        this.mode0 = hex(this.carry, 14);
+        this.size0 = hex(this.carry, 54);
+        this.nameSize = hex(this.carry, 94);
+        if (this.mode0 < 0 || this.size0 < 0 || this.nameSize <= 0) this.fail(ErrorCode.CORRUPT, 'a cpio header field is not hexadecimal');
+        if (CPIO_HEADER + this.nameSize > this.carry.length) {
+          // Names are short; a long one (PATH_MAX is 4096) gets a bigger buffer, once.
+          if (this.nameSize > 65536) this.fail(ErrorCode.CORRUPT, `a cpio name of ${this.nameSize} bytes`);
+          const bigger = new Uint8Array(CPIO_HEADER + this.nameSize);
+          bigger.set(this.carry.subarray(0, this.have));
+          this.carry = bigger;
+        }
+        continue;
+      }
+      const name = new TextDecoder().decode(this.carry.subarray(CPIO_HEADER, CPIO_HEADER + this.nameSize - 1));
+      const nameEnd = this.entryAt + CPIO_HEADER + this.nameSize;
+      const dataStart = align4(nameEnd);
+      const next = align4(dataStart + this.size0);
+      this.skip = next - nameEnd;
+      this.skipping = name;
+      this.have = 0;
+      this.nameSize = -1;
+      if (name === 'TRAILER!!!') {
+        this.required = 0;
+        this.mode = 'seek';
+        continue;
+      }
+      this.required = dataStart + this.size0 - nameEnd;
+      if (this.out.length >= MAX_ENTRIES) this.fail(ErrorCode.LIMIT, `more than ${MAX_ENTRIES} entries`);
+      const clean = name.replace(/^(\.\/|\/)+/, '');
+      if (clean !== '' && clean !== '.') this.out.push({ name: clean, type: fileTypeOfMode(this.mode0), mode: this.mode0 & 0o7777, size: this.size0 });
+      // The next entry's header follows the data.
+      this.entryAt = next;
+    }
+  }
+
+  /** The data ended: an error if it ended inside an entry. */
+  end(): void {
+    if (this.mode === 'entry' && this.have > 0) this.fail(ErrorCode.TRUNCATED, this.nameSize < 0 ? 'a cpio header runs past the data' : 'a cpio name runs past the data');
+    if (this.required > 0) this.fail(ErrorCode.TRUNCATED, `the data of ${this.skipping} runs past the archive`);
+  }
+}
+
 /** Expands the data at the start of `input`, hands the output to `use`, and says its size and the input consumed. */
 type Expand = (input: Uint8Array, limit: number, use: (output: Uint8Array) => void) => Promise<{ size: number; consumed: number }>;
 
@@ -174,6 +291,45 @@ export async function listInitramfsBytes(bytes: Uint8Array, path: string, option
     }
     const segment: InitramfsSegment = { offset: pos, compression: kind[0], entries: 0 };
     listing.segments.push(segment);
+    if (kind[0] === 'zstd') {
+      // zstd (Debian, Ubuntu, Fedora): expanded as a stream and listed as it comes, so the
+      // expansion (often over 100 MiB) is never in memory whole.
+      const scanner = new CpioScanner(listing.entries, `${path} (zstd at ${pos})`);
+      let damagedStream: DiskProbeError | undefined;
+      let streamed: { size: number; consumed: number };
+      try {
+        streamed = await zstdStream(bytes.subarray(pos), budget, (chunk) => {
+          if (damagedStream) return;
+          try {
+            scanner.push(chunk);
+          } catch (e) {
+            if (!(e instanceof DiskProbeError)) throw e;
+            damagedStream = e;
+          }
+        });
+        if (!damagedStream) {
+          try {
+            scanner.end();
+          } catch (e) {
+            if (!(e instanceof DiskProbeError)) throw e;
+            damagedStream = e;
+          }
+        }
+      } catch (e) {
+        if (!(e instanceof DiskProbeError)) throw e;
+        segment.entries = listing.entries.length - before;
+        stop(`the zstd data at byte ${pos} does not expand (${e.reason})`, e.code === ErrorCode.TRUNCATED ? 'guest.initramfs-truncated' : 'guest.initramfs-unreadable');
+        return listing;
+      }
+      budget -= streamed.size;
+      segment.entries = listing.entries.length - before;
+      if (damagedStream) {
+        stop(`the cpio archive inside the zstd data at byte ${pos} is damaged (${damagedStream.reason})`, damagedStream.code === ErrorCode.TRUNCATED ? 'guest.initramfs-truncated' : 'guest.initramfs-unreadable');
+        return listing;
+      }
+      pos += streamed.consumed;
+      continue;
+    }
     // The cpio is listed inside `use`, on the expanded bytes where they lie (for zstd, in the
     // decoder's heap): its damage is reported apart from the compression's.
     let damaged: DiskProbeError | undefined;

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { builtinModules, depModules, listInitramfsBytes, modulesIn, parseKernelConfig } from '../../src/guest/initramfs.js';
+import { builtinModules, CpioScanner, depModules, listInitramfsBytes, modulesIn, parseKernelConfig, type InitramfsEntry } from '../../src/guest/initramfs.js';
 import { DiskProbeError } from '../../src/index.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 
@@ -34,6 +34,31 @@ describe.each(images)('initramfs %s', (img) => {
     expect(listing.findings).toEqual([]);
     expect(names).toEqual(want);
     expect(modulesIn(listing.entries)).toEqual(['nvme', 'virtio_blk', 'virtio_net', 'virtio_pci', 'virtio_scsi']);
+  });
+});
+
+describe('the streaming cpio scanner (zstd initramfs are listed as they expand)', () => {
+  it('lists an archive cut into pieces anywhere as it lists the whole; a cut archive is TRUNCATED', async () => {
+    const plain = images.find((i) => /^(none|plain|uncompressed)/.test(i)) ?? images.find((i) => { const b = bytesOf(i); return b[0] === 0x30 && b[1] === 0x37; })!;
+    const whole = bytesOf(plain);
+    const want = (await listInitramfsBytes(whole, plain)).entries;
+    fc.assert(
+      fc.property(fc.array(fc.nat(whole.length), { maxLength: 40 }), (cuts) => {
+        const points = [...new Set([0, ...cuts, whole.length])].sort((a, b) => a - b);
+        const got: InitramfsEntry[] = [];
+        const s = new CpioScanner(got, 'x');
+        for (let i = 1; i < points.length; i++) s.push(whole.subarray(points[i - 1], points[i]));
+        s.end();
+        expect(got).toEqual(want);
+      }),
+      { numRuns: 200 },
+    );
+    // Cut inside the first file's data: the entries before, then TRUNCATED.
+    const firstData = 110 + 4096;
+    const got: InitramfsEntry[] = [];
+    const s = new CpioScanner(got, 'x');
+    s.push(whole.subarray(0, Math.min(whole.length - 1, firstData)));
+    expect(() => s.end()).toThrow(DiskProbeError);
   });
 });
 
