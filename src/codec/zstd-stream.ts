@@ -11,6 +11,7 @@ import { ZSTDDecoder } from 'zstddec/stream';
 import { ErrorCode } from '../errors.js';
 import { codecError } from './types.js';
 import { readZstdFrame } from './zstd-frame.js';
+import { zstdErrorName } from './zstd.js';
 import { u32le } from '../util/bytes.js';
 
 interface StreamExports {
@@ -100,7 +101,7 @@ export async function zstdStream(input: Uint8Array, limit: number, onChunk: (chu
         view.setUint32(outStruct + 4, outSize, true);
         view.setUint32(outStruct + 8, 0, true);
         last = z.ZSTD_decompressStream(dctx, outStruct, inStruct);
-        if (isError(last)) throw codecError('zstd', `libzstd: ${zstdStreamError(last)}`, { offset: at + inPos });
+        if (isError(last)) throw codecError('zstd', `libzstd: ${zstdErrorName(last)}`, { offset: at + inPos });
         view = new DataView(z.memory.buffer);
         const produced = view.getUint32(outStruct + 8, true);
         const read = view.getUint32(inStruct + 8, true) - inPos;
@@ -124,10 +125,4 @@ export async function zstdStream(input: Uint8Array, limit: number, onChunk: (chu
   // libzstd returns 0 when a frame is complete; anything else means it expects more input.
   if (last !== 0) throw codecError('zstd', 'the data ends inside a frame', { field: 'frame' }, ErrorCode.TRUNCATED);
   return { size, consumed };
-}
-
-const NAMES: Record<number, string> = { 1: 'GENERIC', 10: 'prefix_unknown', 12: 'version_unsupported', 14: 'frameParameter_unsupported', 16: 'frameParameter_windowTooLarge', 20: 'corruption_detected', 22: 'checksum_wrong', 24: 'literals_headerWrong', 64: 'memory_allocation', 70: 'dstSize_tooSmall', 72: 'srcSize_wrong' };
-
-function zstdStreamError(ret: number): string {
-  return NAMES[-ret] ?? `error ${-ret}`;
 }

@@ -65,7 +65,7 @@ const ZSTD_ERRORS: Record<number, string> = {
 };
 
 /** A libzstd result as an i32: errors are -(ZSTD_ErrorCode). */
-function zstdErrorName(result: number): string {
+export function zstdErrorName(result: number): string {
   return ZSTD_ERRORS[-result] ?? `error ${-result}`;
 }
 
