@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { check } from '../src/check/index.js';
+import { check, type CheckReport } from '../src/check/index.js';
 import { openDisk } from '../src/index.js';
 import { digestFiles, nodeCodecs, openFile } from '../src/node/index.js';
 import { counting, makeGuest } from './inspect.js';
@@ -16,6 +16,45 @@ import { have, median } from './util.js';
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
+
+/** check() in process on an image file, `runs` times: the median time, bytes and reads of the last run, and its report. */
+async function inProcess(image: string, runs: number): Promise<{ ms: number; bytes: number; reads: number; report: CheckReport }> {
+  const times: number[] = [];
+  let bytes = 0;
+  let reads = 0;
+  let report: CheckReport | undefined;
+  for (let i = 0; i < runs; i++) {
+    const file = await openFile(image);
+    const c = counting(file);
+    const started = performance.now();
+    const disk = await openDisk(c.dev, { codecs: nodeCodecs });
+    report = await check(disk, { profile: 'all', digestSkipped: '--no-md5' });
+    times.push(performance.now() - started);
+    bytes = c.bytes();
+    reads = c.reads();
+    await file.close();
+  }
+  return { ms: median(times), bytes, reads, report: report! };
+}
+
+/** The CLI command to time: the built CLI when dist/ exists, else through tsx. */
+function cliCommand(root: string): { cmd: string[]; built: boolean } {
+  const built = join(root, 'dist/cli/bin.js');
+  return existsSync(built) ? { cmd: ['node', built], built: true } : { cmd: ['npx', 'tsx', join(root, 'src/cli/bin.ts')], built: false };
+}
+
+/** `diskprobe check --profile all --no-md5` as a whole process, `runs` times: the median and the last exit code. */
+function cliCheck(cmd: string[], image: string, runs: number): { ms: number; status: number } {
+  const times: number[] = [];
+  let status = 0;
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    const r = spawnSync(cmd[0]!, [...cmd.slice(1), 'check', '--profile', 'all', '--no-md5', '--quiet', '--format', 'json', image], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    times.push(performance.now() - started);
+    status = r.status ?? -1;
+  }
+  return { ms: median(times), status };
+}
 
 export async function benchCheck(work: string, root: string, quick: boolean, runs: number): Promise<string[]> {
   const diskBytes = quick ? 1 * GiB : 20 * GiB;
@@ -25,40 +64,15 @@ export async function benchCheck(work: string, root: string, quick: boolean, run
   const rows: string[] = [];
 
   // In process: time and bytes read from the image file.
-  {
-    const times: number[] = [];
-    let bytes = 0;
-    let reads = 0;
-    let summary = '';
-    for (let i = 0; i < runs; i++) {
-      const file = await openFile(image);
-      const c = counting(file);
-      const started = performance.now();
-      const disk = await openDisk(c.dev, { codecs: nodeCodecs });
-      const report = await check(disk, { profile: 'all', digestSkipped: '--no-md5' });
-      times.push(performance.now() - started);
-      bytes = c.bytes();
-      reads = c.reads();
-      const totals = report.profiles.reduce((t, p) => ({ ok: t.ok + p.counts.OK, failed: t.failed + p.counts.FAILED, other: t.other + p.counts.WARNING + p.counts.ERROR + p.counts.SKIPPED }), { ok: 0, failed: 0, other: 0 });
-      summary = `${report.profiles.length} profiles, ${Object.keys(report.matrix ?? {}).length} items: ${totals.ok} OK, ${totals.failed} FAILED, ${totals.other} other`;
-      await file.close();
-    }
-    rows.push(`| check() in process, --profile all | ${median(times).toFixed(0)} ms | ${(bytes / MiB).toFixed(1)} MiB in ${reads} reads | ${summary} |`);
-  }
+  const p = await inProcess(image, runs);
+  const totals = p.report.profiles.reduce((t, x) => ({ ok: t.ok + x.counts.OK, failed: t.failed + x.counts.FAILED, other: t.other + x.counts.WARNING + x.counts.ERROR + x.counts.SKIPPED }), { ok: 0, failed: 0, other: 0 });
+  const summary = `${p.report.profiles.length} profiles, ${Object.keys(p.report.matrix ?? {}).length} items: ${totals.ok} OK, ${totals.failed} FAILED, ${totals.other} other`;
+  rows.push(`| check() in process, --profile all | ${p.ms.toFixed(0)} ms | ${(p.bytes / MiB).toFixed(1)} MiB in ${p.reads} reads | ${summary} |`);
 
-  // The whole CLI process, as a user runs it (the built CLI when dist/ exists).
-  const built = join(root, 'dist/cli/bin.js');
-  const cmd = existsSync(built) ? ['node', built] : ['npx', 'tsx', join(root, 'src/cli/bin.ts')];
-  const cliTimes: number[] = [];
-  let status = 0;
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    const r = spawnSync(cmd[0]!, [...cmd.slice(1), 'check', '--profile', 'all', '--no-md5', '--quiet', '--format', 'json', image], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    cliTimes.push(performance.now() - started);
-    status = r.status ?? -1;
-  }
-  const cliMs = median(cliTimes);
-  rows.push(`| diskprobe check --profile all --no-md5 (whole process${existsSync(built) ? ', dist/' : ', tsx'}) | ${cliMs.toFixed(0)} ms | — | exit ${status} |`);
+  // The whole CLI process, as a user runs it.
+  const { cmd, built } = cliCommand(root);
+  const { ms: cliMs, status } = cliCheck(cmd, image, runs);
+  rows.push(`| diskprobe check --profile all --no-md5 (whole process${built ? ', dist/' : ', tsx'}) | ${cliMs.toFixed(0)} ms | — | exit ${status} |`);
 
   // Not in the smoke run: the appliance takes tens of seconds to boot.
   if (!quick && have('virt-inspector')) {
@@ -116,42 +130,19 @@ export async function benchDigest(file: string, runs: number): Promise<string[]>
  */
 export async function benchCheckWindows(root: string, quick: boolean, runs: number): Promise<string[]> {
   const rows: string[] = [];
-  const built = join(root, 'dist/cli/bin.js');
-  const cmd = existsSync(built) ? ['node', built] : ['npx', 'tsx', join(root, 'src/cli/bin.ts')];
+  const { cmd, built } = cliCommand(root);
   for (const name of ['win-good', 'win-bad']) {
     const image = join(root, 'fixtures/windows', `${name}.qcow2`);
     if (!existsSync(image)) {
       rows.push(`| ${name}.qcow2 missing (run fixtures/windows.sh) | | | |`);
       continue;
     }
-    const times: number[] = [];
-    let bytes = 0;
-    let reads = 0;
-    let summary = '';
-    for (let i = 0; i < runs; i++) {
-      const file = await openFile(image);
-      const c = counting(file);
-      const started = performance.now();
-      const disk = await openDisk(c.dev, { codecs: nodeCodecs });
-      const report = await check(disk, { profile: 'all', digestSkipped: '--no-md5' });
-      times.push(performance.now() - started);
-      bytes = c.bytes();
-      reads = c.reads();
-      const items = report.profiles.flatMap((p) => p.check_items.filter((x) => x.id.startsWith('windows.')));
-      summary = `${report.guest?.product ?? '?'}: ${items.length} Windows item results, ${items.filter((x) => x.result === 'FAILED').length} FAILED`;
-      await file.close();
-    }
-    rows.push(`| ${name}.qcow2: check() in process, --profile all | ${median(times).toFixed(0)} ms | ${(bytes / MiB).toFixed(1)} MiB in ${reads} reads | ${summary} |`);
-    const cliTimes: number[] = [];
-    let status = 0;
-    for (let i = 0; i < runs; i++) {
-      const started = performance.now();
-      const r = spawnSync(cmd[0]!, [...cmd.slice(1), 'check', '--profile', 'all', '--no-md5', '--quiet', '--format', 'json', image], { encoding: 'utf8', maxBuffer: 1 << 26 });
-      cliTimes.push(performance.now() - started);
-      status = r.status ?? -1;
-    }
-    const cliMs = median(cliTimes);
-    rows.push(`| ${name}.qcow2: diskprobe check --profile all --no-md5 (whole process${existsSync(built) ? ', dist/' : ', tsx'}) | ${cliMs.toFixed(0)} ms | — | exit ${status} |`);
+    const p = await inProcess(image, runs);
+    const items = p.report.profiles.flatMap((x) => x.check_items.filter((i) => i.id.startsWith('windows.')));
+    const summary = `${p.report.guest?.product ?? '?'}: ${items.length} Windows item results, ${items.filter((i) => i.result === 'FAILED').length} FAILED`;
+    rows.push(`| ${name}.qcow2: check() in process, --profile all | ${p.ms.toFixed(0)} ms | ${(p.bytes / MiB).toFixed(1)} MiB in ${p.reads} reads | ${summary} |`);
+    const { ms: cliMs, status } = cliCheck(cmd, image, runs);
+    rows.push(`| ${name}.qcow2: diskprobe check --profile all --no-md5 (whole process${built ? ', dist/' : ', tsx'}) | ${cliMs.toFixed(0)} ms | — | exit ${status} |`);
     if (!quick && name === 'win-good' && have('virt-inspector')) {
       const started = performance.now();
       const r = spawnSync('virt-inspector', ['--format=qcow2', '-a', image, '--no-icon'], {
@@ -174,8 +165,7 @@ export async function benchCheckWindows(root: string, quick: boolean, runs: numb
  */
 export async function benchPipeline(work: string, root: string, quick: boolean, runs: number): Promise<string[]> {
   const rows: string[] = [];
-  const built = join(root, 'dist/cli/bin.js');
-  const cmd = existsSync(built) ? ['node', built] : ['npx', 'tsx', join(root, 'src/cli/bin.ts')];
+  const { cmd } = cliCommand(root);
   const image = join(work, `guest-${quick ? GiB : 20 * GiB}.qcow2`);
   const fixtures = ['checks/good.qcow2', 'checks/centos-bad.qcow2', 'checks/debian-bad.qcow2', 'checks/uefi-full.qcow2', 'windows/win-good.qcow2', 'windows/win-bad.qcow2', 'windows/win-legacy.qcow2', 'web/good-stream.vmdk'].map((f) => join(root, 'fixtures', f)).filter((f) => existsSync(f));
   // Peak RSS of one check process.
