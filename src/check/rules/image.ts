@@ -167,7 +167,11 @@ export const imageIntegrity: Rule = {
         const report = await ctx.memo('qcow2-integrity', () => checkIntegrity(disk.source, ctx.signal ? { signal: ctx.signal } : {}));
         evidence.push({ source: 'qcow2 refcounts and L1/L2 tables', value: `${report.corruptions} corruption(s), ${report.leaks} leaked cluster(s), ${report.checkErrors} check error(s); ${report.allocatedClusters}/${report.totalClusters} clusters allocated` });
         for (const x of report.findings.slice(0, 8)) evidence.push({ source: 'qcow2', ...(x.offset !== undefined ? { offset: x.offset } : {}), value: x.message });
-        if (report.corruptions || report.checkErrors) verdict = 'FAILED';
+        // Check errors are reads that failed while checking (qemu-img check counts them apart
+        // from corruption). The walk goes on without what it could not read — a refcount block
+        // it could not read counts as zeros — so its corruption counts are not evidence then.
+        if (report.checkErrors) return error(`the qcow2 metadata could not all be read (${report.checkErrors} check error(s)); its consistency is unknown`, evidence);
+        if (report.corruptions) verdict = 'FAILED';
       } catch (e) {
         if (!(e instanceof DiskProbeError)) throw e;
         return error(`the qcow2 metadata could not be checked: ${e.message}`, evidence);
