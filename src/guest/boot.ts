@@ -7,6 +7,7 @@
  */
 import type { Finding } from '../container/types.js';
 import { DiskProbeError } from '../errors.js';
+import { exists } from './files.js';
 import type { FileSystem } from '../fs/types.js';
 import { parseShellVars } from './parse/shell-vars.js';
 import { compareVersions, parseBlsEntry, parseGrubCfg, parseGrubEnv, parseMenuLst, sortBlsEntries, type BootConfig, type BootEntry } from './parse/grub.js';
@@ -61,15 +62,6 @@ async function text(fs: FileSystem, path: string): Promise<string | undefined> {
   }
 }
 
-async function exists(fs: FileSystem, path: string): Promise<boolean> {
-  try {
-    await fs.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof DiskProbeError) return false;
-    throw e;
-  }
-}
 
 async function head(fs: FileSystem, path: string, n: number): Promise<Uint8Array | undefined> {
   try {
@@ -128,14 +120,14 @@ export async function listKernels(fs: FileSystem, findings: Finding[]): Promise<
       findings.push({ severity: 'info', code: 'guest.kernel-name', message: `${path} is named for ${m[1]} but its header says ${fromHeader}` });
     }
     const v = kernel.version;
-    if (await exists(fs, `/lib/modules/${v}`)) kernel.modules = `/lib/modules/${v}`;
+    if (await exists(fs, `/lib/modules/${v}`, true)) kernel.modules = `/lib/modules/${v}`;
     for (const candidate of [`/boot/initrd.img-${v}`, `/boot/initramfs-${v}.img`, `/boot/initrd-${v}`, `/boot/initrd-${v}.img`, `/boot/initramfs-${v}`]) {
-      if (await exists(fs, candidate)) {
+      if (await exists(fs, candidate, true)) {
         kernel.initramfs = candidate;
         break;
       }
     }
-    if (await exists(fs, `/boot/config-${v}`)) kernel.config = `/boot/config-${v}`;
+    if (await exists(fs, `/boot/config-${v}`, true)) kernel.config = `/boot/config-${v}`;
     kernels.push(kernel);
   }
   return kernels.sort((a, b) => compareVersions(b.version, a.version));

@@ -13,6 +13,7 @@ import { readLayout, type LayoutOptions } from '../volume/index.js';
 import type { Volume, VolumeLayout } from '../volume/types.js';
 import { findVolume } from './devices.js';
 import { elfArch } from './elf.js';
+import { exists, readHead } from './files.js';
 import { IDENTITY_FILES, identify, type OsIdentity } from './identity.js';
 import { parseFstab, parseSpec, type FstabEntry } from './parse/fstab.js';
 import { parseShellVars } from './parse/shell-vars.js';
@@ -171,15 +172,6 @@ async function readText(fs: FileSystem, path: string, findings: Finding[]): Prom
   }
 }
 
-async function exists(fs: FileSystem, path: string): Promise<boolean> {
-  try {
-    await fs.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof DiskProbeError) return false;
-    throw e;
-  }
-}
 
 /** Whether a filesystem holds an OS root: an identity file, or an fstab and a shell. */
 async function isRoot(fs: FileSystem): Promise<boolean> {
@@ -315,17 +307,8 @@ export async function inspectRoot(rootId: string, rootFs: FileSystem, layout: Vo
   const hostname = await readHostname(fs, findings);
   if (hostname) guest.hostname = hostname;
   for (const path of ARCH_BINARIES) {
-    let head: Uint8Array;
-    try {
-      const stream = fs.createReadStream(path, { end: 64, chunkSize: 64 }).getReader();
-      const chunk = await stream.read();
-      await stream.cancel();
-      if (chunk.done) continue;
-      head = chunk.value;
-    } catch (e) {
-      if (e instanceof DiskProbeError) continue;
-      throw e;
-    }
+    const head = await readHead(fs, path, 64);
+    if (!head) continue;
     const elf = elfArch(head);
     if (elf) {
       guest.arch = elf.arch;

@@ -9,6 +9,7 @@
 import type { Finding } from '../container/types.js';
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import { SqliteFile } from './sqlite.js';
+import { exists } from './files.js';
 import type { FileSystem } from '../fs/types.js';
 
 export interface Package {
@@ -41,15 +42,6 @@ async function text(fs: FileSystem, path: string, findings: Finding[]): Promise<
   }
 }
 
-async function exists(fs: FileSystem, path: string): Promise<boolean> {
-  return fs.lstat(path).then(
-    () => true,
-    (e: unknown) => {
-      if (e instanceof DiskProbeError) return false;
-      throw e;
-    },
-  );
-}
 
 /** dpkg's status file: deb822 paragraphs; continuation lines start with a blank. */
 export function parseDpkgStatus(status: string): Package[] {

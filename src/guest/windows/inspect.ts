@@ -16,6 +16,8 @@ import { MAX_HIVE_BYTES, openHive, type Hive, type RegKey } from '../../registry
 import type { Replay } from '../../registry/log.js';
 import type { Volume, VolumeLayout } from '../../volume/types.js';
 import { readPe, type PeVersion } from './pe.js';
+import { exists, readHead } from '../files.js';
+import { guidString } from '../../util/bytes.js';
 import { numberOf, stringOf, stringsOf } from './values.js';
 import { bootCriticalDrivers, type BootCriticalDriver } from './drivers.js';
 
@@ -189,15 +191,6 @@ const VERSIONED_DRIVERS = ['disk.sys', 'storport.sys', 'ntfs.sys', 'viostor.sys'
 const MAX_KEYS = 100_000;
 const ESP_TYPE = 'c12a7328-f81f-11d2-ba4b-00a0c93ec93b';
 
-async function exists(fs: FileSystem, path: string): Promise<boolean> {
-  try {
-    await fs.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof DiskProbeError) return false;
-    throw e;
-  }
-}
 
 /** The names in a directory, or [] when it is missing or unreadable. */
 async function names(fs: FileSystem, path: string): Promise<string[]> {
@@ -412,7 +405,7 @@ function drivesOf(system: Hive | undefined, layout: VolumeLayout, findings: Find
       if (vol) d.volume = vol.id;
       out.push(d);
     } else if (b.length >= 24 && new TextDecoder('latin1').decode(b.subarray(0, 8)) === 'DMIO:ID:') {
-      const guid = guidText(b.subarray(8, 24));
+      const guid = `{${guidString(b, 8).toLowerCase()}}`;
       const d: DriveLetter = { letter, kind: 'gpt', target: `partition ${guid}` };
       const vol = gptVolume(layout, guid);
       if (vol) d.volume = vol.id;
@@ -426,12 +419,6 @@ function drivesOf(system: Hive | undefined, layout: VolumeLayout, findings: Find
   return out.sort((a, b) => (a.letter < b.letter ? -1 : 1));
 }
 
-/** `{xxxxxxxx-…}` of 16 bytes in Windows' mixed-endian layout, lower case. */
-function guidText(b: Uint8Array): string {
-  const h = (i: number) => b[i]!.toString(16).padStart(2, '0');
-  const order = [3, 2, 1, 0, -1, 5, 4, -1, 7, 6, -1, 8, 9, -1, 10, 11, 12, 13, 14, 15];
-  return `{${order.map((i) => (i < 0 ? '-' : h(i))).join('')}}`;
-}
 
 const sameGuid = (a: string | undefined, b: string) => a !== undefined && a.replace(/[{}]/g, '').toLowerCase() === b.replace(/[{}]/g, '').toLowerCase();
 
@@ -642,32 +629,6 @@ export async function inspectWindows(rootId: string, fs: FileSystem, systemRoot:
   return guest;
 }
 
-/** The first `n` bytes of a file, or undefined. */
-async function readHead(fs: FileSystem, path: string, n: number): Promise<Uint8Array | undefined> {
-  try {
-    const reader = fs.createReadStream(path, { start: 0, end: n }).getReader();
-    const parts: Uint8Array[] = [];
-    let got = 0;
-    while (got < n) {
-      const r = await reader.read();
-      if (r.done) break;
-      parts.push(r.value);
-      got += r.value.length;
-    }
-    await reader.cancel();
-    const out = new Uint8Array(Math.min(got, n));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p.subarray(0, out.length - at), at);
-      at += Math.min(p.length, out.length - at);
-      if (at >= out.length) break;
-    }
-    return out;
-  } catch (e) {
-    if (e instanceof DiskProbeError && e.code !== ErrorCode.ABORTED) return undefined;
-    throw e;
-  }
-}
 
 /** Strings of a REG_MULTI_SZ value of a key (for callers that need lists). @internal */
 export function listOf(k: RegKey | undefined, name: string): string[] {
