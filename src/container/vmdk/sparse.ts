@@ -279,11 +279,15 @@ export class SparseExtent {
     const where = { ...this.where, structure: 'grain marker', offset };
     let input: Uint8Array;
     if (this.markers) {
-      const head = viewOf(await this.compressedSource.read(offset, Math.min(Marker.data, this.dev.size - offset), signal));
+      // The marker and, when its size is 0 (a metadata marker), the type after it.
+      const head = viewOf(await this.compressedSource.read(offset, Math.max(0, Math.min(Marker.type + 4, this.dev.size - offset)), signal));
       if (head.byteLength < Marker.data) throw new DiskProbeError(ErrorCode.TRUNCATED, `grain ${g}'s marker is cut off by the end of the file`, where);
       const lba = head.getBigUint64(Marker.val, true);
       const size = head.getUint32(Marker.size, true);
-      if (size === 0) throw new DiskProbeError(ErrorCode.CORRUPT, `grain ${g} points at a metadata marker (type ${head.getUint32(Marker.type, true)}), not a grain`, where);
+      if (size === 0) {
+        const type = head.byteLength >= Marker.type + 4 ? ` (type ${head.getUint32(Marker.type, true)})` : '';
+        throw new DiskProbeError(ErrorCode.CORRUPT, `grain ${g} points at a metadata marker${type}, not a grain`, where);
+      }
       if (size > 2 * this.grainBytes + 1024) throw new DiskProbeError(ErrorCode.CORRUPT, `grain ${g}'s compressed size ${size} is larger than a grain could compress to`, { ...where, field: 'size', value: size });
       if (offset + Marker.data + size > this.dev.size) throw new DiskProbeError(ErrorCode.TRUNCATED, `grain ${g}'s ${size} compressed bytes run past the end of the file`, { ...where, field: 'size', value: size });
       if (lba !== BigInt(g) * BigInt(this.header.grainSize)) {
