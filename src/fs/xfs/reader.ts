@@ -548,6 +548,8 @@ export class XfsFileSystem extends InodeFileSystem<Inode> {
         o += len;
         continue;
       }
+      // An entry is at least 16 bytes: inode, namelen, a name byte, tag.
+      if (o + 16 > end) throw new DiskProbeError(ErrorCode.CORRUPT, `directory entry at byte ${o} does not fit its block`, this.where('xfs_dir2_data_entry', at + o));
       const ino = be64(v, o);
       const nameLen = b[o + 8]!;
       const size = (8 + 1 + nameLen + (this.sb.ftype ? 1 : 0) + 2 + 7) & ~7;
