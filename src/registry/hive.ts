@@ -16,6 +16,8 @@ export const MAX_HIVE_BYTES = 1024 * 1024 * 1024;
 const MAX_INDEXED_NAMES = 1 << 20;
 /** Most subkeys or values listed for one key (a count beyond is corruption or an attack). */
 const MAX_LIST = 1_000_000;
+/** Levels of keys below the root: the limit Windows documents for a registry tree. */
+export const MAX_KEY_DEPTH = 512;
 const MAX_FINDINGS_PER_CODE = 32;
 
 /** A value's data decoded by its type. */
@@ -121,7 +123,22 @@ export class RegKey {
 
   /** The subkeys, in the order stored (the lists keep them sorted by upper-cased name). */
   subkeys(): RegKey[] {
-    return this.hive.subkeyCells(this.at, this.describe()).map((c) => new RegKey(this.hive, c, this.childPath(this.hive.keyName(this.hive.nodeAt(c)))));
+    const cells = this.hive.subkeyCells(this.at, this.describe());
+    if (cells.length) this.checkDepth(cells);
+    return cells.map((c) => new RegKey(this.hive, c, this.childPath(this.hive.keyName(this.hive.nodeAt(c)))));
+  }
+
+  /**
+   * A key listed as its own subkey, or a tree deeper than Windows allows (512 levels), is a
+   * crafted cycle: refused, so that a walk of the tree ends.
+   */
+  private checkDepth(cells: readonly number[]): void {
+    if (cells.includes(this.cell)) this.hive.corrupt(`${this.describe()} lists itself as a subkey`, 'nk', this.cell);
+    let depth = 1;
+    for (let i = this.path.indexOf('\\'); i >= 0; i = this.path.indexOf('\\', i + 1)) depth++;
+    if (depth >= MAX_KEY_DEPTH) {
+      throw new DiskProbeError(ErrorCode.LIMIT, `${this.describe()} is ${depth} levels deep; Windows allows ${MAX_KEY_DEPTH} (a cycle of subkeys?)`, { layer: 'registry', format: 'regf', structure: 'nk', offset: this.cell, expected: `< ${MAX_KEY_DEPTH}` });
+    }
   }
 
   /** The subkey named `name`, compared without regard to case. */
