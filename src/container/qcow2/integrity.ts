@@ -122,7 +122,8 @@ export async function checkIntegrity(dev: BlockDevice, options: { signal?: Abort
   mark(f.refcount_table_offset, tableBytes, 'refcount table', 48);
   const refTable = await read(f.refcount_table_offset, Math.min(tableBytes, Math.max(0, dev.size - f.refcount_table_offset)), 'refcount table', 48);
   if (refTable) {
-    for (let i = 0; i * 8 < refTable.byteLength; i++) {
+    // A table cut by the end of the file may end in part of an entry: only whole entries.
+    for (let i = 0; (i + 1) * 8 <= refTable.byteLength; i++) {
       const hi = refTable.getUint32(i * 8);
       const lo = refTable.getUint32(i * 8 + 4);
       const block = hi * 0x1_0000_0000 + ((lo & 0xffff_fe00) >>> 0);
