@@ -16,6 +16,7 @@ export class YamlError extends Error {
     readonly line: number,
   ) {
     super(`line ${line}: ${message}`);
+    this.name = 'YamlError';
   }
 }
 
