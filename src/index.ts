@@ -23,6 +23,8 @@ export type { ChunkOptions } from './device/stream.js';
 
 export { probe, PROBE_HEAD_BYTES, PROBE_TAIL_BYTES, PROBE_MAX_EXTRA_READS } from './container/probe.js';
 export { openDisk } from './container/open.js';
+export { DEFAULT_LIMITS } from './limits.js';
+export type { Limits } from './limits.js';
 export { Qcow2Image, checkIntegrity } from './container/qcow2/index.js';
 export type { IntegrityReport, Snapshot } from './container/qcow2/index.js';
 

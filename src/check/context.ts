@@ -2,6 +2,7 @@
  * What rules read: the image's facts, its volumes, the inspected guest, and memoised reads of
  * the guest's files, so that many rules (and many profiles) share one read of each thing.
  */
+import type { Limits } from '../limits.js';
 import type { Disk, ProbeResult } from '../container/types.js';
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import type { FsStats, Stats } from '../fs/types.js';
@@ -18,10 +19,12 @@ const MAX_RULE_FILE_BYTES = 4 * 1024 * 1024;
 export type GuestFile = { path: string; text: string; lines: string[] } | { path: string; missing: true } | { path: string; error: string };
 
 /** The default kernel's initramfs as the virtio and NVMe rules need it. */
-export type InitramfsModules = { path: string; modules: Set<string>; complete: boolean; compression: string[] } | { error: string; path?: string };
+export type InitramfsModules = { path: string; modules: Set<string>; complete: boolean; compression: string[]; why?: string } | { error: string; path?: string };
 
 export interface CheckContext {
   image: ImageFacts;
+  /** The limits the check was given (`CheckOptions.limits`). */
+  limits?: Limits;
   /** The opened disk; absent when the image could not be opened (a gzip file, an ISO). */
   disk?: Disk;
   probe?: ProbeResult;
@@ -130,8 +133,11 @@ export function initramfsModules(ctx: CheckContext): Promise<InitramfsModules> {
     if (!g || !kernel) return { error: 'no kernel found in /boot' };
     if (!kernel.initramfs) return { error: `no initramfs found for kernel ${kernel.version}` };
     try {
-      const listing = await listInitramfs(g.fs, kernel.initramfs);
-      return { path: kernel.initramfs, modules: new Set(modulesIn(listing.entries)), complete: listing.complete, compression: listing.segments.map((s) => s.compression) };
+      const max = ctx.limits?.maxExpandedBytes;
+      const listing = await listInitramfs(g.fs, kernel.initramfs, max !== undefined ? { maxExpandedBytes: max } : {});
+      const out: InitramfsModules = { path: kernel.initramfs, modules: new Set(modulesIn(listing.entries)), complete: listing.complete, compression: listing.segments.map((s) => s.compression) };
+      if (!listing.complete) out.why = listing.findings.find((f) => f.code.startsWith('guest.initramfs'))?.message ?? 'the archive ends early';
+      return out;
     } catch (e) {
       if (!(e instanceof DiskProbeError)) throw e;
       return { path: kernel.initramfs, error: `${kernel.initramfs} could not be read: ${e.reason}` };

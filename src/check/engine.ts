@@ -3,6 +3,7 @@
  * asked for over that one inspection (concurrently; reads are shared through the context), and
  * returns the report. One rule's exception is that rule's ERROR, never the run's.
  */
+import type { Limits } from '../limits.js';
 import { openDisk } from '../container/open.js';
 import { openOva, openOvaDisk } from '../container/ova/index.js';
 import { probe } from '../container/probe.js';
@@ -37,6 +38,11 @@ export interface CheckOptions {
   files?: { label: string; size: number }[];
   /** How to open a device that is not yet a Disk. */
   open?: OpenOptions;
+  /**
+   * Limits for this check: chain depth, metadata cache, expansion, directory, hive sizes, and
+   * `timeoutMs`, a time budget for the whole check (past it, `E_ABORTED` naming the budget).
+   */
+  limits?: Limits;
   /** The report's time (default now) and tool version. */
   time?: Date;
   version?: string;
@@ -80,14 +86,14 @@ export async function prepare(input: BlockDevice | Disk, options: CheckOptions =
     // An OVA: its first disk, read in place.
     try {
       const ova = await openOva(input, signal ? { signal } : {});
-      disk = await openOvaDisk(ova, 0, { ...options.open, ...(signal ? { signal } : {}) }, openDisk);
+      disk = await openOvaDisk(ova, 0, { ...openLimits(options.limits), ...options.open, ...(signal ? { signal } : {}) }, openDisk);
     } catch (e) {
       if (!(e instanceof DiskProbeError) || e.code === ErrorCode.ABORTED) throw e;
       openError = `the OVA's first disk could not be opened: ${e.message}`;
     }
   } else if (!probed || (probed.kind === 'disk' && probed.readable)) {
     try {
-      disk = await openDisk(input, { ...options.open, ...(signal ? { signal } : {}) });
+      disk = await openDisk(input, { ...openLimits(options.limits), ...options.open, ...(signal ? { signal } : {}) });
     } catch (e) {
       if (!(e instanceof DiskProbeError) || e.code === ErrorCode.ABORTED) throw e;
       openError = e.message;
@@ -113,6 +119,7 @@ export async function prepare(input: BlockDevice | Disk, options: CheckOptions =
   if (options.digestSkipped) image.digestSkipped = options.digestSkipped;
 
   const ctx: CheckContext = { image, memo: memoiser() };
+  if (options.limits) ctx.limits = options.limits;
   if (signal) ctx.signal = signal;
   if (probed) ctx.probe = probed;
   if (openError) ctx.openError = openError;
@@ -125,7 +132,7 @@ export async function prepare(input: BlockDevice | Disk, options: CheckOptions =
   progress('inspect');
   try {
     ctx.layout = await readLayout(disk, signal ? { signal } : {});
-    ctx.inspection = await inspectLayout(ctx.layout, signal ? { signal } : {});
+    ctx.inspection = await inspectLayout(ctx.layout, { ...(signal ? { signal } : {}), ...(options.limits ? { limits: options.limits } : {}) });
   } catch (e) {
     if (!(e instanceof DiskProbeError) || e.code === ErrorCode.ABORTED) throw e;
     ctx.noGuest = { verdict: 'ERROR', reason: `the volumes could not be read: ${e.message}` };
@@ -194,8 +201,42 @@ export async function runItem(ctx: CheckContext, profile: Profile, id: string): 
 /** Checks an image (a Disk, or a device to probe and open) against one or more cloud profiles. */
 export async function check(input: BlockDevice | Disk, options: CheckOptions = {}): Promise<CheckReport> {
   const profiles = selectProfiles(options.profile);
-  const ctx = await prepare(input, options);
-  return evaluate(ctx, profiles, options);
+  return withTimeBudget(options, async (o) => evaluate(await prepare(input, o), profiles, o));
+}
+
+/** The open options a set of limits gives. */
+function openLimits(limits: Limits | undefined): Pick<OpenOptions, 'maxChainDepth' | 'metadataCacheBytes'> {
+  const out: Pick<OpenOptions, 'maxChainDepth' | 'metadataCacheBytes'> = {};
+  if (limits?.maxChainDepth !== undefined) out.maxChainDepth = limits.maxChainDepth;
+  if (limits?.metadataCacheBytes !== undefined) out.metadataCacheBytes = limits.metadataCacheBytes;
+  return out;
+}
+
+/**
+ * Runs `work` under `limits.timeoutMs`: its signal also fires when the budget is spent, and the
+ * abort that follows says so (a caller's own abort stays the caller's).
+ */
+export async function withTimeBudget<O extends { signal?: AbortSignal; limits?: Limits }, T>(options: O, work: (options: O) => Promise<T>): Promise<T> {
+  const ms = options.limits?.timeoutMs;
+  if (ms === undefined) return work(options);
+  if (!(ms > 0)) throw new DiskProbeError(ErrorCode.ARGUMENT, `timeoutMs must be a positive number of milliseconds, not ${ms}`, { layer: 'check', field: 'timeoutMs', value: ms });
+  const budget = new AbortController();
+  const timer = setTimeout(() => budget.abort(), ms);
+  const own = options.signal;
+  const onOwn = () => budget.abort(own?.reason);
+  own?.addEventListener('abort', onOwn, { once: true });
+  if (own?.aborted) onOwn();
+  try {
+    return await work({ ...options, signal: budget.signal });
+  } catch (e) {
+    if (e instanceof DiskProbeError && e.code === ErrorCode.ABORTED && budget.signal.aborted && !own?.aborted) {
+      throw new DiskProbeError(ErrorCode.ABORTED, `the check ran past its time budget of ${ms} ms`, { layer: 'check', field: 'timeoutMs', value: ms, cause: e });
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    own?.removeEventListener('abort', onOwn);
+  }
 }
 
 /** Evaluates profiles over a prepared context (the CLI prepares once, then renders). */

@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import type { Limits } from '../limits.js';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderTxt } from '../check/report.js';
@@ -27,6 +28,7 @@ Options:
   --no-md5       do not compute the MD5 and SHA-256 of the image file(s)
   --md5          compute them for an image at a URL too (reads all of it)
   -q, --quiet    no progress bar
+  --timeout S    give up on an image after S seconds (exit 2, "ran past its time budget")
   -j, --jobs N   batch mode: check several images, N at a time (2 suits two cores);
                  one summary line per image as it finishes, then images per minute. With
                  -o DIR each report is written to DIR/<image>.txt or .json; with --format json
@@ -58,6 +60,7 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
       md5: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       jobs: { type: 'string', short: 'j' },
+      timeout: { type: 'string' },
     },
   });
   if (positionals.length < 1) throw new UsageError('expected an image (a path or an http(s) URL)');
@@ -88,6 +91,7 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
     ...(values.profile !== undefined ? { profile: values.profile } : {}),
     ...(values.names !== undefined ? { names: values.names as NameSet } : {}),
     ...(digest !== undefined ? { digest } : {}),
+    ...limitsOf(values),
     onDigestProgress,
     version: typeof __VERSION__ === 'string' ? __VERSION__ : 'dev',
   });
@@ -105,7 +109,15 @@ export async function checkCommand(args: string[], io: Io): Promise<number> {
  * Batch mode: `jobs` checks in flight at once (their reads overlap; the rules of one run while
  * another waits for bytes), a summary line per image as it finishes, then the rate.
  */
-async function batch(images: string[], jobs: number, format: 'txt' | 'json', values: { profile?: string; names?: string; output?: string; 'no-md5'?: boolean; md5?: boolean }, io: Io): Promise<number> {
+/** `--timeout S` as the check's time budget. */
+function limitsOf(values: { timeout?: string }): { limits?: Limits } {
+  if (values.timeout === undefined) return {};
+  const s = Number(values.timeout);
+  if (!(s > 0) || !Number.isFinite(s)) throw new UsageError(`--timeout must be a positive number of seconds, not "${values.timeout}"`);
+  return { limits: { timeoutMs: Math.round(s * 1000) } };
+}
+
+async function batch(images: string[], jobs: number, format: 'txt' | 'json', values: { profile?: string; names?: string; output?: string; 'no-md5'?: boolean; md5?: boolean; timeout?: string }, io: Io): Promise<number> {
   const started = Date.now();
   const digest = values['no-md5'] ? false : values.md5 ? true : undefined;
   if (values.output !== undefined) await mkdir(values.output, { recursive: true });
@@ -122,6 +134,7 @@ async function batch(images: string[], jobs: number, format: 'txt' | 'json', val
           ...(values.profile !== undefined ? { profile: values.profile } : {}),
           ...(values.names !== undefined ? { names: values.names as NameSet } : {}),
           ...(digest !== undefined ? { digest } : {}),
+          ...limitsOf(values),
           version: typeof __VERSION__ === 'string' ? __VERSION__ : 'dev',
         });
         const anyFailed = report.profiles.some((p) => p.counts.FAILED > 0);

@@ -169,6 +169,11 @@ export interface OpenOptions {
   snapshot?: string;
   /** Bytes of metadata tables (qcow2 L2 tables, …) each image may cache. Default 4 MiB. */
   metadataCacheBytes?: number;
+  /**
+   * Longest chain of backing files, parents or delta disks followed below this image
+   * (16 by default, `DEFAULT_LIMITS.maxChainDepth`); a deeper chain is `E_LIMIT`.
+   */
+  maxChainDepth?: number;
   signal?: AbortSignal;
   /** @internal The chain being opened: depth and the sources already in it. */
   chain?: { depth: number; seen: ReadonlySet<string> };

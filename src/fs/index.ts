@@ -2,6 +2,7 @@
  * The filesystem layer: `openFileSystem(volume)` recognises what a volume holds and opens it
  * with the reader for it. This version reads ext2, ext3, ext4, XFS, FAT12/16/32 and NTFS.
  */
+import type { Limits } from '../limits.js';
 import type { BlockDevice } from '../device/types.js';
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import { probeContent } from '../volume/content.js';
@@ -21,12 +22,17 @@ export { NtfsFileSystem } from './ntfs/reader.js';
 export const READABLE_FILESYSTEMS: readonly string[] = ['ext2', 'ext3', 'ext4', 'ext4dev', 'xfs', 'vfat', 'ntfs'];
 
 /** Options of {@link openFileSystem}. */
-export interface OpenFileSystemOptions {
+export interface OpenFileSystemOptions extends Pick<Limits, 'maxDirectoryBytes' | 'maxDirectoryEntries'> {
   signal?: AbortSignal;
 }
 
 /** Opens the filesystem on a volume (or any device), or says why it cannot. */
 export async function openFileSystem(volume: BlockDevice, options: OpenFileSystemOptions = {}): Promise<FileSystem> {
+  const fs = await openReader(volume, options);
+  return fs.configure(options);
+}
+
+async function openReader(volume: BlockDevice, options: OpenFileSystemOptions): Promise<ExtFileSystem | XfsFileSystem | FatFileSystem | NtfsFileSystem> {
   const content = await probeContent(volume, undefined, options.signal);
   switch (content.type) {
     case 'ext2':

@@ -3,6 +3,7 @@
  * FileSystem methods built on four questions a reader answers about its own inodes — their
  * stat, a directory's entries, a symlink's target, and a range of a file's bytes.
  */
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import type { Finding } from '../container/types.js';
 import { cached } from '../device/cached.js';
 import type { BlockDevice } from '../device/types.js';
@@ -10,8 +11,6 @@ import { DiskProbeError, ErrorCode } from '../errors.js';
 import { resolve, type Tree } from './path.js';
 import type { DirEntry, FileSystem, FileType, FsStats, ReadFileOptions, Stats, StreamOptions } from './types.js';
 
-/** Largest directory read (bytes): a hostile size cannot make a listing unbounded. */
-export const MAX_DIRECTORY_BYTES = 256 * 1024 * 1024;
 /** Findings of one kind kept (a damaged table can fail thousands of checksums). */
 const MAX_FINDINGS_PER_CODE = 32;
 
@@ -49,6 +48,17 @@ export abstract class InodeFileSystem<N extends ModeAndSize> implements FileSyst
 
   constructor(readonly label: string) {}
 
+  /** Bytes of directory data read for one directory, and entries one directory may list. */
+  protected maxDirectoryBytes: number = DEFAULT_LIMITS.maxDirectoryBytes;
+  protected maxDirectoryEntries: number = DEFAULT_LIMITS.maxDirectoryEntries;
+
+  /** @internal Sets the directory limits (`openFileSystem` passes its options here). */
+  configure(limits: Pick<Limits, 'maxDirectoryBytes' | 'maxDirectoryEntries'>): this {
+    if (limits.maxDirectoryBytes !== undefined) this.maxDirectoryBytes = limits.maxDirectoryBytes;
+    if (limits.maxDirectoryEntries !== undefined) this.maxDirectoryEntries = limits.maxDirectoryEntries;
+    return this;
+  }
+
   protected abstract statOf(node: N): Stats;
   protected abstract entries(dir: N): Promise<Map<string, DirEntry>>;
   protected abstract linkTarget(node: N): Promise<string>;
@@ -81,7 +91,9 @@ export abstract class InodeFileSystem<N extends ModeAndSize> implements FileSyst
   async readdir(path: string): Promise<DirEntry[]> {
     const dir = await this.resolve(path, true);
     if (fileTypeOfMode(dir.mode) !== 'directory') this.fail(ErrorCode.NOT_DIRECTORY, 'not a directory', path);
-    return [...(await this.entries(dir)).values()];
+    const entries = await this.entries(dir);
+    if (entries.size > this.maxDirectoryEntries) this.fail(ErrorCode.LIMIT, `directory of ${entries.size} entries (maxDirectoryEntries is ${this.maxDirectoryEntries})`, path);
+    return [...entries.values()];
   }
 
   async readlink(path: string): Promise<string> {

@@ -6,6 +6,7 @@
  * damaged or truncated part ends the listing with a finding, keeping what came before.
  * Expansion is bounded (`maxExpandedBytes`).
  */
+import { DEFAULT_LIMITS } from '../limits.js';
 import type { Finding } from '../container/types.js';
 import { DiskProbeError, ErrorCode } from '../errors.js';
 import type { FileSystem } from '../fs/types.js';
@@ -260,7 +261,7 @@ function unknownCompression(u8: Uint8Array, at: number): string {
 /** Lists an initramfs image's bytes. */
 export async function listInitramfsBytes(bytes: Uint8Array, path: string, options: InitramfsOptions = {}): Promise<InitramfsListing> {
   const listing: InitramfsListing = { path, entries: [], segments: [], complete: true, findings: [] };
-  let budget = options.maxExpandedBytes ?? 1024 * 1024 * 1024;
+  let budget = options.maxExpandedBytes ?? DEFAULT_LIMITS.maxExpandedBytes;
   let pos = 0;
   const stop = (message: string, code = 'guest.initramfs-unreadable') => {
     listing.complete = false;

@@ -4,6 +4,7 @@
  * does not parse, an entry for a disk that is not there, a dangling os-release link, a volume
  * that cannot be read) becomes a finding and the rest goes on.
  */
+import type { Limits } from '../limits.js';
 import type { BlockDevice } from '../device/types.js';
 import type { Finding } from '../container/types.js';
 import { DiskProbeError, ErrorCode } from '../errors.js';
@@ -128,6 +129,8 @@ export interface InspectOptions extends LayoutOptions {
    * is tens of MiB to read and expand, more than the rest of inspection together.
    */
   initramfs?: boolean | InitramfsOptions;
+  /** Directory, hive and expansion limits (`DEFAULT_LIMITS` where not given). */
+  limits?: Limits;
 }
 
 /** What the default kernel's initramfs carries (with `initramfs: true`). */
@@ -185,6 +188,14 @@ export async function inspect(disks: BlockDevice | readonly BlockDevice[], optio
   return inspectLayout(layout, options);
 }
 
+/** The filesystem options a set of limits gives. */
+function fsLimits(limits: Limits | undefined): Pick<Limits, 'maxDirectoryBytes' | 'maxDirectoryEntries'> {
+  const out: Pick<Limits, 'maxDirectoryBytes' | 'maxDirectoryEntries'> = {};
+  if (limits?.maxDirectoryBytes !== undefined) out.maxDirectoryBytes = limits.maxDirectoryBytes;
+  if (limits?.maxDirectoryEntries !== undefined) out.maxDirectoryEntries = limits.maxDirectoryEntries;
+  return out;
+}
+
 /** Inspects the guests on volumes already read with `readLayout`. */
 export async function inspectLayout(layout: VolumeLayout, options: InspectOptions = {}): Promise<Inspection> {
   const findings: Finding[] = [];
@@ -192,7 +203,7 @@ export async function inspectLayout(layout: VolumeLayout, options: InspectOption
   const open = (v: Volume) => {
     let fs = opened.get(v.id);
     if (!fs) {
-      fs = openFileSystem(v, options.signal ? { signal: options.signal } : {});
+      fs = openFileSystem(v, { ...fsLimits(options.limits), ...(options.signal ? { signal: options.signal } : {}) });
       fs.catch(() => undefined);
       opened.set(v.id, fs);
     }
@@ -211,7 +222,7 @@ export async function inspectLayout(layout: VolumeLayout, options: InspectOption
     }
     const windows = await windowsRoot(fs);
     if (windows) {
-      guests.push(await inspectWindows(v.id, fs, windows, layout, open, options.signal ? { signal: options.signal } : {}));
+      guests.push(await inspectWindows(v.id, fs, windows, layout, open, { ...(options.signal ? { signal: options.signal } : {}), ...(options.limits?.maxHiveBytes !== undefined ? { maxHiveBytes: options.limits.maxHiveBytes } : {}) }));
       continue;
     }
     if (!(await isRoot(fs))) continue;
@@ -353,7 +364,7 @@ export async function inspectRoot(rootId: string, rootFs: FileSystem, layout: Vo
   }
   if (options.initramfs && kernel?.initramfs) {
     try {
-      const listing = await listInitramfs(fs, kernel.initramfs, options.initramfs === true ? {} : options.initramfs);
+      const listing = await listInitramfs(fs, kernel.initramfs, { ...(options.limits?.maxExpandedBytes !== undefined ? { maxExpandedBytes: options.limits.maxExpandedBytes } : {}), ...(options.initramfs === true ? {} : options.initramfs) });
       findings.push(...listing.findings);
       guest.initramfs = {
         path: kernel.initramfs,

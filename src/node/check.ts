@@ -3,7 +3,7 @@
  * resolved next to the image, the files' MD5 and SHA-256 (for local files; an image at a URL is
  * hashed only when asked, since that reads all of it), and for a URL the bytes fetched.
  */
-import { check, evaluate, prepare, selectProfiles, type CheckOptions } from '../check/engine.js';
+import { check, evaluate, prepare, selectProfiles, withTimeBudget, type CheckOptions } from '../check/engine.js';
 import type { CheckReport } from '../check/report.js';
 import type { Resolver } from '../container/types.js';
 import { cached } from '../device/cached.js';
@@ -46,6 +46,13 @@ export async function checkImage(pathOrUrl: string, options: CheckImageOptions =
     return dev;
   };
   try {
+    // The time budget (limits.timeoutMs) covers opening, hashing and the rules.
+    return await withTimeBudget(options, (o) => run(o));
+  } finally {
+    await Promise.all(opened.map((d) => d.close?.()));
+  }
+
+  async function run(options: CheckImageOptions): Promise<CheckImageResult> {
     const { files: _files, digest: _digest, onDigestProgress: _progress, http: _http, httpBlockSize: _block, ...rest } = options;
     const base: CheckOptions = { ...rest, open: { codecs: nodeCodecs, resolver } };
     const paths = (devs: BlockDevice[]) => devs.map((d) => (d as { path?: string }).path).filter((p): p is string => typeof p === 'string');
@@ -67,8 +74,6 @@ export async function checkImage(pathOrUrl: string, options: CheckImageOptions =
     const result: CheckImageResult = { report };
     if (http) result.http = { requests: http.stats.requests, bytesFetched: http.stats.bytesFetched };
     return result;
-  } finally {
-    await Promise.all(opened.map((d) => d.close?.()));
   }
 }
 

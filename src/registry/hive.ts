@@ -4,6 +4,7 @@
  * optionally, its transaction logs; a dirty hive is replayed in memory from them (./log.ts),
  * never written. Layouts: ./regf.ts.
  */
+import { DEFAULT_LIMITS } from '../limits.js';
 import type { Finding } from '../container/types.js';
 import type { BlockDevice } from '../device/types.js';
 import { DiskProbeError, ErrorCode, type Where } from '../errors.js';
@@ -11,7 +12,7 @@ import { replayLogs, type Replay } from './log.js';
 import { BASE_BLOCK_SIZE, DB_SEGMENT, filetimeOf, latin1Of, nameHash, NK, parseBaseBlock, REG_TYPES, u16, u32, upcase, utf16Of, type BaseBlock } from './regf.js';
 
 /** Largest hive read (bytes). Windows limits a hive to 2 GiB; the largest seen are a few hundred MiB. */
-export const MAX_HIVE_BYTES = 1024 * 1024 * 1024;
+export const MAX_HIVE_BYTES = DEFAULT_LIMITS.maxHiveBytes;
 /** The most subkey names kept in lookup indexes at once. */
 const MAX_INDEXED_NAMES = 1 << 20;
 /** Most subkeys or values listed for one key (a count beyond is corruption or an attack). */
@@ -54,22 +55,25 @@ export interface OpenHiveOptions {
    * find such a key). Off by default: lookups here compare names and do not need them.
    */
   checkHashes?: boolean;
+  /** The largest hive or log accepted, in bytes (`MAX_HIVE_BYTES`, 1 GiB, by default). */
+  maxBytes?: number;
 }
 
-async function bytesOf(src: Uint8Array | BlockDevice, label: string, signal?: AbortSignal): Promise<Uint8Array> {
-  if (src instanceof Uint8Array) return src;
-  if (src.size > MAX_HIVE_BYTES) throw new DiskProbeError(ErrorCode.LIMIT, `a hive of ${src.size} bytes (at most ${MAX_HIVE_BYTES} are read)`, { layer: 'registry', format: 'regf', device: label });
-  return src.read(0, src.size, signal);
+async function bytesOf(src: Uint8Array | BlockDevice, label: string, max: number, signal?: AbortSignal): Promise<Uint8Array> {
+  const size = src instanceof Uint8Array ? src.length : src.size;
+  if (size > max) throw new DiskProbeError(ErrorCode.LIMIT, `a hive of ${size} bytes (maxHiveBytes is ${max})`, { layer: 'registry', format: 'regf', device: label, value: size, expected: `<= ${max}` });
+  return src instanceof Uint8Array ? src : src.read(0, src.size, signal);
 }
 
 /** Opens a hive (the primary file's bytes or a device), replaying its logs if it is dirty. */
 export async function openHive(source: Uint8Array | BlockDevice, options: OpenHiveOptions = {}): Promise<Hive> {
   const label = options.label ?? (source instanceof Uint8Array ? 'hive' : source.label);
-  const primary = await bytesOf(source, label, options.signal);
+  const max = options.maxBytes ?? MAX_HIVE_BYTES;
+  const primary = await bytesOf(source, label, max, options.signal);
   const logs: { name: string; bytes: Uint8Array }[] = [];
   for (const name of ['log', 'log1', 'log2'] as const) {
     const l = options.logs?.[name];
-    if (l) logs.push({ name: name.toUpperCase(), bytes: await bytesOf(l, `${label}.${name.toUpperCase()}`, options.signal) });
+    if (l) logs.push({ name: name.toUpperCase(), bytes: await bytesOf(l, `${label}.${name.toUpperCase()}`, max, options.signal) });
   }
   return new Hive(primary, label, logs, options.checkHashes ?? false);
 }

@@ -61,6 +61,8 @@ export async function driver(ctx: CheckContext, module: string): Promise<Driver>
     if (onDisk) evidence.push({ source: `${kernel.modules}/modules.dep`, value: `${module} is a loadable module on the root filesystem` });
     else if (g.availableModules) evidence.push({ source: `${kernel.modules}/modules.dep`, value: `${module} not listed`, absent: true });
     if (!('modules' in initramfs)) return { module, state: 'unknown', evidence, why: initramfs.error };
+    // Not among the modules listed, but the listing stopped early: the rest may hold it.
+    if (!initramfs.complete) return { module, state: 'unknown', evidence, why: `${initramfs.path} could not all be read (${initramfs.why ?? 'the archive ends early'}), and ${module} is not in the part that was` };
     if (onDisk) return { module, state: 'on-disk', evidence };
     if (configValue === 'n' || g.availableModules || g.builtinModules) return { module, state: 'absent', evidence };
     return { module, state: 'unknown', evidence, why: `neither ${kernel.modules ?? '/lib/modules'} nor /boot/config-${kernel.version} says whether ${kernel.version} has ${module}` };

@@ -157,8 +157,6 @@ export const Limits = {
   MAX_CLUSTER_BITS: 21,
   /** Extended L2 entries need clusters of at least 16 KiB. */
   MIN_EXTENDED_L2_CLUSTER_BITS: 14,
-  /** Backing chains deeper than this are refused. */
-  MAX_CHAIN_DEPTH: 16,
   /** Feature name table entries and unknown extensions listed, at most. */
   MAX_EXTENSIONS: 64,
 } as const;

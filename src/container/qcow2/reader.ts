@@ -14,6 +14,7 @@ import { BufferPool } from '../../util/pool.js';
 import type { Codecs, Decoder } from '../../codec/types.js';
 import { browserCodecs } from '../../codec/index.js';
 import type { Disk, FormatName, Finding, OpenOptions, Reference } from '../types.js';
+import { DEFAULT_LIMITS } from '../../limits.js';
 import { bit, readHeader, refuseEncrypted, type QCowHeaderInfo } from './header.js';
 import { Autoclear, Compatible, compressedDescriptor, EntryBits as E, hostOffset, Incompatible, Limits, SnapshotEntry as S } from './layout.js';
 
@@ -39,7 +40,6 @@ export interface Snapshot {
 }
 
 /** Sizes of the caches one image keeps. */
-const DEFAULT_METADATA_CACHE = 4 * 1024 * 1024;
 /** Decompressed clusters kept for reads that use part of one. */
 const DECOMPRESSED_CACHE_CLUSTERS = 8;
 /** Host bytes read in one go for several adjacent compressed clusters. */
@@ -132,8 +132,9 @@ export class Qcow2Image {
 
     let backing: Disk | undefined;
     if (header.backingFile !== undefined && header.backingFile !== '') {
-      if (nextChain.depth > Limits.MAX_CHAIN_DEPTH) {
-        throw new DiskProbeError(ErrorCode.LIMIT, `backing chain deeper than ${Limits.MAX_CHAIN_DEPTH}`, { ...where, structure: 'QCowHeader', field: 'backing_file_offset', value: nextChain.depth });
+      const maxDepth = options.maxChainDepth ?? DEFAULT_LIMITS.maxChainDepth;
+      if (nextChain.depth > maxDepth) {
+        throw new DiskProbeError(ErrorCode.LIMIT, `backing chain deeper than ${maxDepth}`, { ...where, structure: 'QCowHeader', field: 'backing_file_offset', value: nextChain.depth, expected: `maxChainDepth ${maxDepth}` });
       }
       const declared = header.extensions.backingFormat;
       const format = declared === undefined ? undefined : BACKING_FORMATS[declared];
@@ -151,7 +152,7 @@ export class Qcow2Image {
       backing = await openDisk(backingDev, backingOptions);
     }
 
-    const state = new SharedState(dev, header, options.codecs ?? browserCodecs, options.metadataCacheBytes ?? DEFAULT_METADATA_CACHE, backing, dataFile, compressedSource);
+    const state = new SharedState(dev, header, options.codecs ?? browserCodecs, options.metadataCacheBytes ?? DEFAULT_LIMITS.metadataCacheBytes, backing, dataFile, compressedSource);
     return new Qcow2Image(dev, header, l1, snapshots, findings, state, backing, dataFile);
   }
 

@@ -14,6 +14,7 @@ import type { BlockDevice } from '../../device/types.js';
 import { DiskProbeError, ErrorCode, u64, type Where } from '../../errors.js';
 import { hasBytes, latin1, toHex, viewOf } from '../../util/bytes.js';
 import type { Disk, Finding, OpenOptions, Reference } from '../types.js';
+import { DEFAULT_LIMITS } from '../../limits.js';
 import { DISK_TYPES, DYNAMIC_COOKIE, FOOTER_COOKIE, Footer as F, footerChecksum } from './layout.js';
 
 const SECTOR = 512;
@@ -37,7 +38,6 @@ const Dyn = {
 const MAX_BLOCK_BYTES = 256 * 1024 * 1024;
 /** Largest BAT read: 2^27 entries (512 MiB of table) is far past any real disk. */
 const MAX_BAT_ENTRIES = 1 << 27;
-const MAX_CHAIN_DEPTH = 16;
 /** Bitmaps kept. */
 const BITMAP_CACHE = 256;
 
@@ -350,7 +350,8 @@ export async function openVhd(dev: BlockDevice, options: OpenOptions, openDisk: 
     const chain = options.chain ?? { depth: 0, seen: new Set<string>() };
     const self = dev.path ?? dev.label;
     if (chain.seen.has(self)) throw new DiskProbeError(ErrorCode.REFUSED, 'the chain of parent disks loops back to a disk already in it', { ...where, structure: 'parent locator' });
-    if (chain.depth + 1 > MAX_CHAIN_DEPTH) throw new DiskProbeError(ErrorCode.LIMIT, `chain of parent disks deeper than ${MAX_CHAIN_DEPTH}`, { ...where, structure: 'parent locator' });
+    const maxDepth = options.maxChainDepth ?? DEFAULT_LIMITS.maxChainDepth;
+    if (chain.depth + 1 > maxDepth) throw new DiskProbeError(ErrorCode.LIMIT, `chain of parent disks deeper than ${maxDepth}`, { ...where, structure: 'parent locator', expected: `maxChainDepth ${maxDepth}` });
     let lastError: unknown;
     for (const name of candidates) {
       // Windows paths: the resolver takes / or \\; a relative locator starts with .\\.

@@ -15,6 +15,7 @@ import { crc32cUpdate } from '../../util/crc32c.js';
 import { guidString, hasBytes, viewOf } from '../../util/bytes.js';
 import { replayLog } from './log.js';
 import type { Disk, Finding, OpenOptions } from '../types.js';
+import { DEFAULT_LIMITS } from '../../limits.js';
 import {
   FILE_SIGNATURE,
   FileParametersFlags,
@@ -356,7 +357,6 @@ export async function openVhdx(source: BlockDevice, options: OpenOptions, openDi
   return new VhdxDisk(dev, file, md, bat, chunkRatio, findings, header, fixed, parent);
 }
 
-const MAX_CHAIN_DEPTH = 16;
 
 /** The parent of a differencing VHDX, by its locator's relative path, then the absolute one's name. */
 async function openParent(file: BlockDevice, md: Metadata, options: OpenOptions, where: Where, findings: Finding[], openDisk: (dev: BlockDevice, options: OpenOptions) => Promise<Disk>): Promise<Disk> {
@@ -369,7 +369,8 @@ async function openParent(file: BlockDevice, md: Metadata, options: OpenOptions,
   const chain = options.chain ?? { depth: 0, seen: new Set<string>() };
   const self = file.path ?? file.label;
   if (chain.seen.has(self)) throw new DiskProbeError(ErrorCode.REFUSED, 'the chain of parent disks loops back to a disk already in it', { ...where, structure: 'parent locator' });
-  if (chain.depth + 1 > MAX_CHAIN_DEPTH) throw new DiskProbeError(ErrorCode.LIMIT, `chain of parent disks deeper than ${MAX_CHAIN_DEPTH}`, { ...where, structure: 'parent locator' });
+  const maxDepth = options.maxChainDepth ?? DEFAULT_LIMITS.maxChainDepth;
+  if (chain.depth + 1 > maxDepth) throw new DiskProbeError(ErrorCode.LIMIT, `chain of parent disks deeper than ${maxDepth}`, { ...where, structure: 'parent locator', expected: `maxChainDepth ${maxDepth}` });
   let last: unknown;
   for (const name of [...new Set(names)]) {
     try {

@@ -86,6 +86,4 @@ export const VmdkLimits = {
   MAX_GD_BYTES: 256 * 1024 * 1024,
   /** Extents in one descriptor. */
   MAX_EXTENTS: 4096,
-  /** Delta links followed. */
-  MAX_CHAIN_DEPTH: 16,
 } as const;

@@ -13,6 +13,7 @@ import type { BlockDevice } from '../../device/types.js';
 import { DiskProbeError, ErrorCode, type Where } from '../../errors.js';
 import { beforeNul, hasBytes, latin1 } from '../../util/bytes.js';
 import type { Disk, Finding, OpenOptions, Reference } from '../types.js';
+import { DEFAULT_LIMITS } from '../../limits.js';
 import { parseDescriptor, type Descriptor, type ExtentLine } from './descriptor.js';
 import { COWD_MAGIC, MAX_DESCRIPTOR_BYTES, SPARSE_MAGIC, VmdkLimits } from './layout.js';
 import { readCowdHeader, readSparseHeader, SparseExtent, type SparseHeader } from './sparse.js';
@@ -283,7 +284,8 @@ export async function openVmdk(dev: BlockDevice, options: OpenOptions, openDisk:
   if (parentCid !== undefined && parentCid !== 'ffffffff') {
     const hint = d.header.parentfilenamehint;
     if (!hint) throw new DiskProbeError(ErrorCode.CORRUPT, `parentCID is ${parentCid} but no parentFileNameHint names the parent`, { ...where, structure: 'descriptor', field: 'parentCID' });
-    if (nextChain.depth > VmdkLimits.MAX_CHAIN_DEPTH) throw new DiskProbeError(ErrorCode.LIMIT, `chain of parent disks deeper than ${VmdkLimits.MAX_CHAIN_DEPTH}`, { ...where, structure: 'descriptor', field: 'parentFileNameHint' });
+    const maxDepth = options.maxChainDepth ?? DEFAULT_LIMITS.maxChainDepth;
+    if (nextChain.depth > maxDepth) throw new DiskProbeError(ErrorCode.LIMIT, `chain of parent disks deeper than ${maxDepth}`, { ...where, structure: 'descriptor', field: 'parentFileNameHint', expected: `maxChainDepth ${maxDepth}` });
     const parentDev = await resolve(options, { name: hint, kind: 'parent', from: dev.label, fromDevice: dev, format: 'vmdk' }, where);
     const parentOptions: OpenOptions = { ...options, chain: nextChain };
     delete parentOptions.format;

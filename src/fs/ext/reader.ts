@@ -15,7 +15,7 @@ import { crc32cUpdate } from '../../util/crc32c.js';
 import { copyBytes, cString, hasBytes, uuidString } from '../../util/bytes.js';
 import { Lru } from '../../util/lru.js';
 import { extTypeOf } from '../../volume/content.js';
-import { fileTypeOfMode, InodeFileSystem, MAX_DIRECTORY_BYTES, metadataCache } from '../inode-fs.js';
+import { fileTypeOfMode, InodeFileSystem, metadataCache } from '../inode-fs.js';
 import type { Tree } from '../path.js';
 import type { DirEntry, FileType, FsStats, Stats, Timestamp } from '../types.js';
 import {
@@ -591,7 +591,7 @@ export class ExtFileSystem extends InodeFileSystem<Inode> {
       const extra = this.inlineXattr(dir);
       if (extra.length > 0) this.parseDir(extra, extra.length, out, -1);
     } else {
-      if (dir.size > MAX_DIRECTORY_BYTES) throw new DiskProbeError(ErrorCode.LIMIT, `directory of ${dir.size} bytes`, this.where('ext4_inode', undefined, 'i_size'));
+      if (dir.size > this.maxDirectoryBytes) throw new DiskProbeError(ErrorCode.LIMIT, `directory of ${dir.size} bytes (maxDirectoryBytes is ${this.maxDirectoryBytes})`, this.where('ext4_inode', undefined, 'i_size'));
       const bytes = await this.readData(dir, 0, dir.size, signal);
       this.parseDir(bytes, this.sb.blockSize, out, -1);
     }

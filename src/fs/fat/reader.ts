@@ -9,7 +9,7 @@
 import type { BlockDevice } from '../../device/types.js';
 import { DiskProbeError, ErrorCode, type Where } from '../../errors.js';
 import { viewOf } from '../../util/bytes.js';
-import { InodeFileSystem, metadataCache, MAX_DIRECTORY_BYTES } from '../inode-fs.js';
+import { InodeFileSystem, metadataCache } from '../inode-fs.js';
 import type { Tree } from '../path.js';
 import type { DirEntry, FsStats, Stats } from '../types.js';
 
@@ -211,7 +211,11 @@ export class FatFileSystem extends InodeFileSystem<FatNode> {
   private async directoryBytes(dir: FatNode, signal?: AbortSignal): Promise<Uint8Array> {
     if (dir.cluster === -1) return this.meta.read(this.g.rootAt, this.g.rootEntries * DIR_ENTRY, signal);
     if (dir.cluster === 0) return new Uint8Array(0);
-    const clusters = await this.chain(dir.cluster, Math.ceil(MAX_DIRECTORY_BYTES / this.g.clusterBytes));
+    const most = Math.max(1, Math.floor(this.maxDirectoryBytes / this.g.clusterBytes));
+    const clusters = await this.chain(dir.cluster, most + 1);
+    if (clusters.length > most) {
+      throw new DiskProbeError(ErrorCode.LIMIT, `directory of more than ${most} clusters (maxDirectoryBytes is ${this.maxDirectoryBytes})`, { layer: 'fs', format: 'vfat', device: this.label, structure: 'directory cluster chain', offset: this.clusterAt(dir.cluster) });
+    }
     const out = new Uint8Array(clusters.length * this.g.clusterBytes);
     await Promise.all(clusters.map(async (c, i) => out.set(await this.meta.read(this.clusterAt(c), this.g.clusterBytes, signal), i * this.g.clusterBytes)));
     return out;

@@ -14,7 +14,7 @@ import { DiskProbeError, ErrorCode } from '../../errors.js';
 import { copyBytes, cString, uuidString } from '../../util/bytes.js';
 import { crc32c } from '../../util/crc32c.js';
 import { Lru } from '../../util/lru.js';
-import { fileTypeOfMode, InodeFileSystem, MAX_DIRECTORY_BYTES, metadataCache } from '../inode-fs.js';
+import { fileTypeOfMode, InodeFileSystem, metadataCache } from '../inode-fs.js';
 import type { Tree } from '../path.js';
 import type { DirEntry, FileType, FsStats, Stats, Timestamp } from '../types.js';
 import {
@@ -518,7 +518,7 @@ export class XfsFileSystem extends InodeFileSystem<Inode> {
       // Directory blocks are whole runs of fsPerDir file blocks.
       for (let fb = e.offset - (e.offset % fsPerDir); fb < Math.min(e.offset + e.count, limit); fb += fsPerDir) {
         if (fb < e.offset) continue;
-        if ((bytes += dbs) > MAX_DIRECTORY_BYTES) throw new DiskProbeError(ErrorCode.LIMIT, `directory ${dir.ino} has more than ${MAX_DIRECTORY_BYTES} bytes of data blocks`, this.where('xfs_dir2_data_hdr'));
+        if ((bytes += dbs) > this.maxDirectoryBytes) throw new DiskProbeError(ErrorCode.LIMIT, `directory ${dir.ino} has more than ${this.maxDirectoryBytes} bytes of data blocks (maxDirectoryBytes)`, this.where('xfs_dir2_data_hdr'));
         const data = await this.readData(dir, fb * sb.blockSize, dbs);
         this.parseDataBlock(dir, data, (e.start + (fb - e.offset)) * sb.blockSize, out);
       }

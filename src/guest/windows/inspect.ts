@@ -215,7 +215,7 @@ export async function windowsRoot(fs: FileSystem): Promise<string | undefined> {
 }
 
 /** Reads a hive and its logs from `dir`; the state, and the hive when it opened. */
-async function openGuestHive(fs: FileSystem, dir: string, name: HiveName, signal?: AbortSignal): Promise<{ state: HiveState; hive?: Hive }> {
+async function openGuestHive(fs: FileSystem, dir: string, name: HiveName, signal?: AbortSignal, maxHive = MAX_HIVE_BYTES): Promise<{ state: HiveState; hive?: Hive }> {
   const path = `${dir}/${name}`;
   const state: HiveState = { name, path, present: false, logs: [], findings: [] };
   let bytes: Uint8Array;
@@ -223,7 +223,7 @@ async function openGuestHive(fs: FileSystem, dir: string, name: HiveName, signal
     const st = await fs.stat(path);
     state.present = true;
     state.size = st.size;
-    bytes = await fs.readFile(path, { maxBytes: MAX_HIVE_BYTES, ...(signal ? { signal } : {}) });
+    bytes = await fs.readFile(path, { maxBytes: maxHive, ...(signal ? { signal } : {}) });
   } catch (e) {
     if (!(e instanceof DiskProbeError)) throw e;
     if (e.code !== ErrorCode.NOT_FOUND) state.error = e.message;
@@ -232,7 +232,7 @@ async function openGuestHive(fs: FileSystem, dir: string, name: HiveName, signal
   const logs: { log?: Uint8Array; log1?: Uint8Array; log2?: Uint8Array } = {};
   for (const [k, ext] of [['log', 'LOG'], ['log1', 'LOG1'], ['log2', 'LOG2']] as const) {
     try {
-      const b = await fs.readFile(`${path}.${ext}`, { maxBytes: MAX_HIVE_BYTES, ...(signal ? { signal } : {}) });
+      const b = await fs.readFile(`${path}.${ext}`, { maxBytes: maxHive, ...(signal ? { signal } : {}) });
       if (b.length) {
         logs[k] = b;
         state.logs.push(`${path}.${ext}`);
@@ -242,7 +242,7 @@ async function openGuestHive(fs: FileSystem, dir: string, name: HiveName, signal
     }
   }
   try {
-    const hive = await openHive(bytes, { logs, label: path, ...(signal ? { signal } : {}) });
+    const hive = await openHive(bytes, { logs, label: path, maxBytes: maxHive, ...(signal ? { signal } : {}) });
     state.dirty = hive.dirty;
     state.checksumOk = hive.base.checksumOk;
     if (hive.replay) state.replay = hive.replay;
@@ -451,7 +451,7 @@ function resolveDevice(dev: BcdDevice, layout: VolumeLayout, bootVolume: string)
 }
 
 /** The system partitions, the BCD store and the OS loader entries. */
-async function bootOf(layout: VolumeLayout, open: (v: Volume) => Promise<FileSystem>, rootId: string, findings: Finding[], signal?: AbortSignal): Promise<WindowsBoot> {
+async function bootOf(layout: VolumeLayout, open: (v: Volume) => Promise<FileSystem>, rootId: string, findings: Finding[], signal?: AbortSignal, maxHive = MAX_HIVE_BYTES): Promise<WindowsBoot> {
   const boot: WindowsBoot = { modes: [], bootmgr: [], entries: [] };
   const tryOpen = async (v: Volume) => {
     try {
@@ -485,7 +485,7 @@ async function bootOf(layout: VolumeLayout, open: (v: Volume) => Promise<FileSys
     if (!hasBcd || boot.bcd) continue;
     boot.bcd = { volume: c.v.id, path: c.bcd };
     try {
-      const hive = await openHive(await fs.readFile(c.bcd, { maxBytes: MAX_HIVE_BYTES, ...(signal ? { signal } : {}) }), { label: `${c.v.id}:${c.bcd}` });
+      const hive = await openHive(await fs.readFile(c.bcd, { maxBytes: maxHive, ...(signal ? { signal } : {}) }), { label: `${c.v.id}:${c.bcd}`, maxBytes: maxHive });
       boot.bcd.hive = hive;
       boot.bcd.store = readBcd(hive);
     } catch (e) {
@@ -527,13 +527,13 @@ async function bootOf(layout: VolumeLayout, open: (v: Volume) => Promise<FileSys
 }
 
 /** Inspects one Windows root. `open` opens volumes (shared with the rest of inspection). */
-export async function inspectWindows(rootId: string, fs: FileSystem, systemRoot: string, layout: VolumeLayout, open: (v: Volume) => Promise<FileSystem>, options: { signal?: AbortSignal } = {}): Promise<WindowsGuest> {
+export async function inspectWindows(rootId: string, fs: FileSystem, systemRoot: string, layout: VolumeLayout, open: (v: Volume) => Promise<FileSystem>, options: { signal?: AbortSignal; maxHiveBytes?: number } = {}): Promise<WindowsGuest> {
   const findings: Finding[] = [];
   const signal = options.signal;
   const hives: HiveState[] = [];
   const registry: Partial<Record<HiveName, Hive>> = {};
   for (const name of HIVE_NAMES) {
-    const r = await openGuestHive(fs, `${systemRoot}/System32/config`, name, signal);
+    const r = await openGuestHive(fs, `${systemRoot}/System32/config`, name, signal, options.maxHiveBytes);
     hives.push(r.state);
     if (r.hive) registry[name] = r.hive;
     if (r.state.error) findings.push({ severity: 'warning', code: 'windows.hive-unreadable', message: `${r.state.path}: ${r.state.error}` });
@@ -561,7 +561,7 @@ export async function inspectWindows(rootId: string, fs: FileSystem, systemRoot:
     identity,
     hives,
     drives: drivesOf(system, layout, findings),
-    boot: await bootOf(layout, open, rootId, findings, signal),
+    boot: await bootOf(layout, open, rootId, findings, signal, options.maxHiveBytes),
     services: servicesOf(system, cs, systemRoot, findings),
     applications: applicationsOf(software, findings),
     drivers: {
