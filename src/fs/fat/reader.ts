@@ -13,6 +13,9 @@ import { InodeFileSystem, metadataCache } from '../inode-fs.js';
 import type { Tree } from '../path.js';
 import type { DirEntry, FsStats, Stats } from '../types.js';
 
+/** The most a FAT directory can hold: 65,536 entries of 32 bytes (Microsoft's FAT specification). */
+const MAX_FAT_DIRECTORY_BYTES = 65536 * 32;
+
 const DIR_ENTRY = 32;
 const ATTR = { READ_ONLY: 0x01, HIDDEN: 0x02, SYSTEM: 0x04, VOLUME_ID: 0x08, DIRECTORY: 0x10, ARCHIVE: 0x20, LONG_NAME: 0x0f } as const;
 
@@ -211,10 +214,13 @@ export class FatFileSystem extends InodeFileSystem<FatNode> {
   private async directoryBytes(dir: FatNode, signal?: AbortSignal): Promise<Uint8Array> {
     if (dir.cluster === -1) return this.meta.read(this.g.rootAt, this.g.rootEntries * DIR_ENTRY, signal);
     if (dir.cluster === 0) return new Uint8Array(0);
-    const most = Math.max(1, Math.floor(this.maxDirectoryBytes / this.g.clusterBytes));
+    // FAT allows 65,536 entries of 32 bytes in a directory: a longer chain is damage, not a directory.
+    const bytes = Math.min(this.maxDirectoryBytes, MAX_FAT_DIRECTORY_BYTES);
+    const most = Math.max(1, Math.ceil(bytes / this.g.clusterBytes));
     const clusters = await this.chain(dir.cluster, most + 1);
     if (clusters.length > most) {
-      throw new DiskProbeError(ErrorCode.LIMIT, `directory of more than ${most} clusters (maxDirectoryBytes is ${this.maxDirectoryBytes})`, { layer: 'fs', format: 'vfat', device: this.label, structure: 'directory cluster chain', offset: this.clusterAt(dir.cluster) });
+      const why = bytes === MAX_FAT_DIRECTORY_BYTES ? 'FAT allows 65,536 entries of 32 bytes' : `maxDirectoryBytes is ${this.maxDirectoryBytes}`;
+      throw new DiskProbeError(ErrorCode.LIMIT, `directory cluster chain longer than ${most} clusters (${why})`, { layer: 'fs', format: 'vfat', device: this.label, structure: 'directory cluster chain', offset: this.clusterAt(dir.cluster) });
     }
     const out = new Uint8Array(clusters.length * this.g.clusterBytes);
     await Promise.all(clusters.map(async (c, i) => out.set(await this.meta.read(this.clusterAt(c), this.g.clusterBytes, signal), i * this.g.clusterBytes)));
