@@ -3,6 +3,7 @@
  * asked for over that one inspection (concurrently; reads are shared through the context), and
  * returns the report. One rule's exception is that rule's ERROR, never the run's.
  */
+import { exactReads } from '../device/check.js';
 import type { Limits } from '../limits.js';
 import { openDisk } from '../container/open.js';
 import { openOva, openOvaDisk } from '../container/ova/index.js';
@@ -73,6 +74,10 @@ export async function prepare(input: BlockDevice | Disk, options: CheckOptions =
   let disk: Disk | undefined;
   let probed: ProbeResult | undefined;
   let openError: string | undefined;
+  // A caller's device (and a caller's resolver's) is held to its contract: a short read is E_IO.
+  if (!isDisk(input)) input = exactReads(input);
+  const resolver = options.open?.resolver;
+  const open: OpenOptions = { ...openLimits(options.limits), ...options.open, ...(resolver ? { resolver: async (ref, s) => exactReads(await resolver(ref, s)) } : {}), ...(signal ? { signal } : {}) };
   const source = isDisk(input) ? input.source : input;
   progress('open');
   try {
@@ -86,14 +91,14 @@ export async function prepare(input: BlockDevice | Disk, options: CheckOptions =
     // An OVA: its first disk, read in place.
     try {
       const ova = await openOva(input, signal ? { signal } : {});
-      disk = await openOvaDisk(ova, 0, { ...openLimits(options.limits), ...options.open, ...(signal ? { signal } : {}) }, openDisk);
+      disk = await openOvaDisk(ova, 0, open, openDisk);
     } catch (e) {
       if (!(e instanceof DiskProbeError) || e.code === ErrorCode.ABORTED) throw e;
       openError = `the OVA's first disk could not be opened: ${e.message}`;
     }
   } else if (!probed || (probed.kind === 'disk' && probed.readable)) {
     try {
-      disk = await openDisk(input, { ...openLimits(options.limits), ...options.open, ...(signal ? { signal } : {}) });
+      disk = await openDisk(input, open);
     } catch (e) {
       if (!(e instanceof DiskProbeError) || e.code === ErrorCode.ABORTED) throw e;
       openError = e.message;

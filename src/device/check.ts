@@ -1,5 +1,5 @@
 import { DiskProbeError, ErrorCode, throwIfAborted } from '../errors.js';
-import { MAX_READ_BYTES } from './types.js';
+import { MAX_READ_BYTES, type BlockDevice } from './types.js';
 
 /**
  * Validates a read request against a device's size: integers, non-negative, inside the device,
@@ -51,4 +51,28 @@ export function checkSize(format: string, label: string, size: number): number {
     });
   }
   return size;
+}
+
+/**
+ * `dev` with its contract enforced: a read that resolves to fewer or more bytes than asked (a
+ * device or proxy that breaks the contract) rejects with `E_IO` instead of handing a parser bytes
+ * that are not the ones it asked for. For devices diskprobe did not make (a caller's own, a
+ * resolver's); its own devices keep the contract by construction.
+ */
+export function exactReads<D extends BlockDevice>(dev: D): D {
+  const read = (offset: number, length: number, signal?: AbortSignal) =>
+    dev.read(offset, length, signal).then((bytes) => {
+      if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
+        throw new DiskProbeError(ErrorCode.IO, `the device returned ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes} for a read of ${length}`, { layer: 'device', device: dev.label, offset, value: bytes instanceof Uint8Array ? bytes.length : undefined, expected: `${length} bytes` });
+      }
+      return bytes;
+    });
+  // Everything else is the device's own (methods bound to it, so that its private state works).
+  return new Proxy(dev, {
+    get(target, key) {
+      if (key === 'read') return read;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
