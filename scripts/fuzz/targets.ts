@@ -503,7 +503,13 @@ export const TARGETS: Target[] = [
     run: (input) => probe(input.device),
   },
   containerTarget('qcow2', 'qcow2 open, reads, integrity walk (with backing chains, snapshots, compression, external data files)', [['images/qcow2', /\.qcow2?$/], ['fs/ext', /^ext4\.qcow2$/]], () => QCOW2_FIELDS, false, (_disk, file) => checkIntegrity(file)),
-  containerTarget('vmdk', 'VMDK sparse, streamOptimized, COWD, flat descriptors: open, reads, integrity', [['images/vmdk', /\.vmdk$/], ['vmdk', /\.vmdk$/], ['vmdk-esx', /\.vmdk$/], ['web', /\.vmdk$/]], () => VMDK_FIELDS, true, (disk) => checkVmdkIntegrity(disk)),
+  // Flat extents are raw bytes (probe and the descriptors that name them cover them); the
+  // integrity walk applies to the sparse kinds, and says E_ARGUMENT for the others.
+  containerTarget('vmdk', 'VMDK sparse, streamOptimized, COWD, flat descriptors: open, reads, integrity', [['images/vmdk', /(?<!-flat|-f\d{3})\.vmdk$/], ['vmdk', /\.vmdk$/], ['vmdk-esx', /(?<!-flat)\.vmdk$/], ['web', /\.vmdk$/]], () => VMDK_FIELDS, true, (disk) =>
+    checkVmdkIntegrity(disk).catch((e: unknown) => {
+      if (!(e instanceof DiskProbeError && e.code === ErrorCode.ARGUMENT)) throw e;
+    }),
+  ),
   containerTarget('vhd', 'VHD fixed, dynamic and differencing: open, reads', [['images/vhd', /\.vhd$/], ['vhd', /\.vhd$/]], vhdFields, false),
   containerTarget('vhdx', 'VHDX headers, region table, metadata, BAT, log replay: open, reads', [['images/vhdx', /\.vhdx$/], ['vhdx', /\.vhdx$/]], () => VHDX_FIELDS, true),
   {
