@@ -43,6 +43,13 @@ import {
   readBcd,
   readLayout,
   readPe,
+  readRpmSqlite,
+  rpmHeaderPackage,
+  SqliteFile,
+  elfArch,
+  bzImageVersion,
+  parseApkInstalled,
+  parsePacmanDesc,
   YamlError,
   listTar,
   streamVmdk,
@@ -170,6 +177,32 @@ async function guestTexts(paths: (path: string) => boolean): Promise<Seed[]> {
   return [...guestText]
     .filter(([name]) => paths(name.slice(name.indexOf(':') + 1)))
     .map(([name, text]) => ({ name, bytes: new TextEncoder().encode(text) }));
+}
+
+/** Files of the guest fixtures read as bytes (binaries, databases, kernels), up to 8 MiB each. */
+const guestBinary = new Map<string, Uint8Array>();
+async function guestBinaries(match: (path: string) => boolean): Promise<Seed[]> {
+  if (!guestBinary.size) {
+    for (const fixture of ['guests/rhel.qcow2', 'guests/debian.qcow2', 'guests/dual.qcow2', 'checks/good.qcow2', 'guests/suse.qcow2']) {
+      const disk = await guestDevice(fixture);
+      let n = 0;
+      for (const v of await listVolumes(disk)) {
+        const fs = await openFileSystem(v).catch(() => undefined);
+        if (!fs) continue;
+        n++;
+        for (const dir of ['/var/lib/rpm', '/bin', '/usr/bin', '/boot', '/lib/apk/db']) {
+          for (const e of await fs.readdir(dir).catch(() => [])) {
+            const path = `${dir}/${e.name}`;
+            const st = await fs.stat(path).catch(() => undefined);
+            if (!st || st.type !== 'file' || st.size > 8 << 20 || st.size === 0) continue;
+            const bytes = await fs.readFile(path).catch(() => undefined);
+            if (bytes) guestBinary.set(`${fixture}#${n}:${path}`, bytes);
+          }
+        }
+      }
+    }
+  }
+  return [...guestBinary].filter(([name]) => match(name.slice(name.indexOf(':') + 1))).map(([name, bytes]) => ({ name, bytes }));
 }
 
 const TEXT_DIRS = ['/etc', '/etc/ssh', '/etc/ssh/sshd_config.d', '/boot/grub', '/boot/grub2', '/grub', '/grub2', '/loader/entries', '/boot/loader/entries', '/etc/sysconfig/network-scripts', '/etc/sysconfig/network', '/etc/netplan', '/etc/network', '/etc/NetworkManager/system-connections', '/etc/systemd/network', '/etc/udev/rules.d', '/etc/cloud', '/etc/default', '/var/lib/dpkg'];
@@ -671,6 +704,44 @@ export const TARGETS: Target[] = [
     fromOsRelease(s);
     parseDpkgStatus(s);
     parseKernelConfig(s);
+  }),
+  {
+    name: 'rpmdb',
+    covers: 'the SQLite reader (pages, b-trees, overflow chains, records) over an rpmdb.sqlite, and the RPM headers in it',
+    async seeds() {
+      return (await guestBinaries((p) => /rpmdb\.sqlite$/.test(p))).map((s) => ({ ...s, le: false, fields: [f(16, 2, false, 'page size'), f(28, 4, false, 'database size'), f(32, 4, false, 'first freelist trunk'), f(56, 4, false, 'text encoding'), f(100 + 3, 2, false, 'cell count'), f(100 + 5, 2, false, 'cell content start'), f(100 + 8, 4, false, 'right-most pointer')] }));
+    },
+    run: async (input) => readRpmSqlite(input.bytes!),
+  },
+  {
+    name: 'rpm-header',
+    covers: 'RPM package headers (index entries, tags, the data store)',
+    async seeds() {
+      const out: Seed[] = [];
+      for (const s of await guestBinaries((p) => /rpmdb\.sqlite$/.test(p))) {
+        const db = new SqliteFile(s.bytes!);
+        const root = db.tableRoot('Packages');
+        if (root === undefined) continue;
+        for (const [i, row] of db.rows(root).slice(0, 12).entries()) {
+          const blob = row.find((v): v is Uint8Array => v instanceof Uint8Array);
+          if (blob) out.push({ name: `${s.name}#Packages/${i}`, bytes: blob.slice(), le: false, fields: [f(0, 4, false, 'index count'), f(4, 4, false, 'data size'), ...[0, 1, 2, 3].flatMap((k) => [f(8 + 16 * k + 4, 4, false, `entry ${k} type`), f(8 + 16 * k + 8, 4, false, `entry ${k} offset`), f(8 + 16 * k + 12, 4, false, `entry ${k} count`)])] });
+        }
+      }
+      return out;
+    },
+    run: async (input) => rpmHeaderPackage(input.bytes!),
+  },
+  {
+    name: 'elf-bzimage',
+    covers: 'ELF headers (a root\'s architecture) and bzImage setup headers (a kernel\'s version string)',
+    async seeds() {
+      return (await guestBinaries((p) => /^\/(bin|usr\/bin)\/|\/boot\/vmlinuz/.test(p))).map((s) => ({ ...s, fields: [f(4, 1, true, 'EI_CLASS'), f(5, 1, true, 'EI_DATA'), f(18, 2, true, 'e_machine'), f(0x1f1, 1, true, 'setup_sects'), f(0x206, 2, true, 'version'), f(0x20e, 2, true, 'kernel_version')] }));
+    },
+    run: async (input) => [elfArch(input.bytes!), bzImageVersion(input.bytes!)],
+  },
+  textTarget('packages', 'apk installed database and pacman desc files', (p) => /\/lib\/apk\/db\/installed$|\/desc$/.test(p), ['%NAME%\nlinux\n\n%VERSION%\n6.1-1\n\n%ARCH%\nx86_64\n'], TOKENS.accounts!, (s) => {
+    parseApkInstalled(s);
+    parsePacmanDesc(s);
   }),
   {
     name: 'pe',
