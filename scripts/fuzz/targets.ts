@@ -20,6 +20,7 @@ import {
   checkVmdkIntegrity,
   exportReg,
   fromBytes,
+  fromUrl,
   listInitramfsBytes,
   listVolumes,
   openDisk,
@@ -705,6 +706,53 @@ export const TARGETS: Target[] = [
     parseDpkgStatus(s);
     parseKernelConfig(s);
   }),
+  {
+    name: 'http',
+    covers: 'the HTTP device against a server whose answers (status, headers, body) are mutated: HEAD, ranged GETs, validators, retries',
+    async seeds() {
+      // A template of the server's answer: a status line, headers, a blank line, then the whole
+      // object. {s}, {e} and {n} stand for the request's first and last byte and the object's
+      // size; the body sent is the object's bytes {s}..{e} (or all of it to a request without Range).
+      const object = 'x'.repeat(700) + 'y'.repeat(324);
+      const templates = [
+        `206\nContent-Range: bytes {s}-{e}/{n}\nContent-Length: {l}\nETag: "v1"\nAccept-Ranges: bytes\n\n${object}`,
+        `206\nContent-Range: bytes {s}-{e}/{n}\nLast-Modified: Wed, 02 Dec 2026 10:00:00 GMT\n\n${object}`,
+        `200\nContent-Length: {n}\nETag: W/"weak"\n\n${object}`,
+        `206\ncontent-range: bytes {s}-{e}/*\nETag: "v1"\nRetry-After: 0\n\n${object}`,
+      ];
+      return templates.map((t, i) => ({ name: `inline:http/${i}`, bytes: new TextEncoder().encode(t), tokens: ['{s}', '{e}', '{n}', '{l}', '\n', ': ', 'bytes ', '*/', '-', '/', '206', '200', '416', '503', 'Content-Range', 'ETag', 'W/', '"', 'Content-Length', 'Retry-After: ', 'Location: ', '99999999999999999999', '-1'] }));
+    },
+    async run(input) {
+      const t = text(input);
+      const cut = t.indexOf('\n\n');
+      const head = (cut < 0 ? t : t.slice(0, cut)).split('\n');
+      const object = new TextEncoder().encode(cut < 0 ? '' : t.slice(cut + 2));
+      const status = Number.parseInt(head[0] ?? '', 10);
+      const fake: typeof fetch = async (_url, init) => {
+        const range = /bytes=(\d+)-(\d+)/.exec(new Headers(init?.headers).get('range') ?? '');
+        const s = range ? Number(range[1]) : 0;
+        const e = range ? Math.min(Number(range[2]), object.length - 1) : object.length - 1;
+        const body = init?.method === 'HEAD' ? null : object.slice(s, e + 1);
+        const fill = (v: string) => v.replaceAll('{s}', String(s)).replaceAll('{e}', String(e)).replaceAll('{n}', String(object.length)).replaceAll('{l}', String(Math.max(0, e - s + 1)));
+        const headers: [string, string][] = [];
+        for (const line of head.slice(1)) {
+          const c = line.indexOf(':');
+          if (c > 0) headers.push([line.slice(0, c).trim(), fill(line.slice(c + 1).trim())]);
+        }
+        try {
+          return new Response(body, { status: status >= 200 && status <= 599 ? status : 500, headers: new Headers(headers.filter(([k, v]) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) && !/[\r\n\0]/.test(v))) });
+        } catch {
+          return new Response(null, { status: 500 });
+        }
+      };
+      const dev = await fromUrl('http://fuzz.invalid/image', { fetch: fake, retries: 1, retryDelayMs: 0, maxRetryDelayMs: 0, timeoutMs: 1000 });
+      const n = Math.min(dev.size, 100);
+      const a = await dev.read(0, n);
+      const b = await dev.read(dev.size - n, n);
+      if (a.length !== n || b.length !== n) throw new Error(`the HTTP device returned ${a.length} and ${b.length} bytes for reads of ${n}`);
+      return dev.size;
+    },
+  },
   {
     name: 'rpmdb',
     covers: 'the SQLite reader (pages, b-trees, overflow chains, records) over an rpmdb.sqlite, and the RPM headers in it',
