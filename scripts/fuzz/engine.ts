@@ -209,10 +209,14 @@ export function sameFailure(a: Pick<Failure, 'kind' | 'where'>, b: Pick<Failure,
  * Shrinks a failing input: drops each mutation that the failure does not need, then narrows what
  * is left (fewer bytes set, shorter copies), keeping the same failure.
  */
-export async function minimise(target: Target, prepared: PreparedSeed, list: Mutation[], failure: Pick<Failure, 'kind' | 'where'>, limits: Limits, budget = 200): Promise<Mutation[]> {
+export async function minimise(target: Target, prepared: PreparedSeed, list: Mutation[], failure: Pick<Failure, 'kind' | 'where'>, limits: Limits, budget = 200, heartbeat?: () => void, maxMs = 30_000): Promise<Mutation[]> {
   let current = list.slice();
+  const until = performance.now() + maxMs;
   const fails = async (candidate: Mutation[]) => {
-    if (budget-- <= 0) return false;
+    // Each attempt is a run: the worker's watchdog must see it, and slow inputs must not make
+    // minimising take longer than finding.
+    if (budget-- <= 0 || performance.now() > until) return false;
+    heartbeat?.();
     const o = await runInput(target, prepared, candidate, limits);
     return !!o.failure && sameFailure(o.failure, failure);
   };

@@ -85,7 +85,7 @@ async function runUnit(u: Unit): Promise<void> {
       const key = `${o.failure.kind}|${o.failure.where}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const small = await minimise(target, seed, mutations, o.failure, limits);
+      const small = await minimise(target, seed, mutations, o.failure, limits, 200, () => Atomics.add(shared, 0, 1));
       const again = await runInput(target, seed, small, limits);
       const failure = again.failure ?? o.failure;
       port.postMessage({ type: 'failure', failure: { target: u.target, seed: seed.seed.name, mutations: again.failure ? small : mutations, ...failure, runSeed: u.runSeed, iteration: i, ms: Math.round(o.ms) } } satisfies FromWorker);
