@@ -160,67 +160,45 @@ async function fsDevice(path: string, types: readonly string[]): Promise<BlockDe
   throw new Error(`${path}: no ${types.join('/')} volume`);
 }
 
-/** Text files of the guest fixtures, for the text parsers' seeds. */
-const guestText = new Map<string, string>();
-async function guestTexts(paths: (path: string) => boolean): Promise<Seed[]> {
-  if (!guestText.size) {
-    for (const fixture of ['guests/debian.qcow2', 'guests/rhel.qcow2', 'guests/suse.qcow2', 'checks/centos-bad.qcow2', 'checks/debian-bad.qcow2', 'checks/uefi-full.qcow2']) {
-      const disk = await guestDevice(fixture);
-      let n = 0;
-      for (const v of await listVolumes(disk)) {
-        const fs = await openFileSystem(v).catch(() => undefined);
-        if (!fs) continue;
-        n++;
-        await collectText(fs, `${fixture}#${n}`);
-      }
-    }
-  }
-  return [...guestText]
-    .filter(([name]) => paths(name.slice(name.indexOf(':') + 1)))
-    .map(([name, text]) => ({ name, bytes: new TextEncoder().encode(text) }));
-}
+/**
+ * Files of the guest fixtures, read once per worker: text files (configuration, databases) of up
+ * to 256 KiB from TEXT_DIRS, and binaries (executables, kernels, the rpmdb) of up to 8 MiB from
+ * BINARY_DIRS. Keyed `<fixture>#<volume>:<path>`.
+ */
+const guestFiles = new Map<string, Uint8Array>();
+const GUEST_FIXTURES = ['guests/debian.qcow2', 'guests/rhel.qcow2', 'guests/suse.qcow2', 'guests/dual.qcow2', 'checks/good.qcow2', 'checks/centos-bad.qcow2', 'checks/debian-bad.qcow2', 'checks/uefi-full.qcow2'];
+const TEXT_DIRS = ['/etc', '/etc/ssh', '/etc/ssh/sshd_config.d', '/boot/grub', '/boot/grub2', '/grub', '/grub2', '/loader/entries', '/boot/loader/entries', '/etc/sysconfig/network-scripts', '/etc/sysconfig/network', '/etc/netplan', '/etc/network', '/etc/NetworkManager/system-connections', '/etc/systemd/network', '/etc/udev/rules.d', '/etc/cloud', '/etc/default', '/var/lib/dpkg', '/lib/apk/db'];
+const TEXT_NAME = /^(fstab|sshd_config|.*\.conf|grub\.cfg|grubenv|.*\.cfg|ifcfg-.*|.*\.yaml|interfaces|.*\.nmconnection|.*\.network|70-persistent-net\.rules|passwd|shadow|os-release|status|installed|grub|config-.*)$/;
+const BINARY_DIRS = ['/var/lib/rpm', '/bin', '/usr/bin', '/boot'];
 
-/** Files of the guest fixtures read as bytes (binaries, databases, kernels), up to 8 MiB each. */
-const guestBinary = new Map<string, Uint8Array>();
-async function guestBinaries(match: (path: string) => boolean): Promise<Seed[]> {
-  if (!guestBinary.size) {
-    for (const fixture of ['guests/rhel.qcow2', 'guests/debian.qcow2', 'guests/dual.qcow2', 'checks/good.qcow2', 'guests/suse.qcow2']) {
-      const disk = await guestDevice(fixture);
-      let n = 0;
-      for (const v of await listVolumes(disk)) {
-        const fs = await openFileSystem(v).catch(() => undefined);
-        if (!fs) continue;
-        n++;
-        for (const dir of ['/var/lib/rpm', '/bin', '/usr/bin', '/boot', '/lib/apk/db']) {
-          for (const e of await fs.readdir(dir).catch(() => [])) {
-            const path = `${dir}/${e.name}`;
-            const st = await fs.stat(path).catch(() => undefined);
-            if (!st || st.type !== 'file' || st.size > 8 << 20 || st.size === 0) continue;
-            const bytes = await fs.readFile(path).catch(() => undefined);
-            if (bytes) guestBinary.set(`${fixture}#${n}:${path}`, bytes);
-          }
-        }
-      }
-    }
-  }
-  return [...guestBinary].filter(([name]) => match(name.slice(name.indexOf(':') + 1))).map(([name, bytes]) => ({ name, bytes }));
-}
-
-const TEXT_DIRS = ['/etc', '/etc/ssh', '/etc/ssh/sshd_config.d', '/boot/grub', '/boot/grub2', '/grub', '/grub2', '/loader/entries', '/boot/loader/entries', '/etc/sysconfig/network-scripts', '/etc/sysconfig/network', '/etc/netplan', '/etc/network', '/etc/NetworkManager/system-connections', '/etc/systemd/network', '/etc/udev/rules.d', '/etc/cloud', '/etc/default', '/var/lib/dpkg'];
-const TEXT_NAME = /^(fstab|sshd_config|.*\.conf|grub\.cfg|grubenv|.*\.cfg|ifcfg-.*|.*\.yaml|interfaces|.*\.nmconnection|.*\.network|70-persistent-net\.rules|passwd|shadow|os-release|status|grub|config-.*)$/;
-
-async function collectText(fs: FileSystem, where: string): Promise<void> {
-  for (const dir of TEXT_DIRS) {
-    const entries = await fs.readdir(dir).catch(() => []);
-    for (const e of entries) {
-      if (e.type !== 'file' || !TEXT_NAME.test(e.name)) continue;
+async function loadGuestFiles(): Promise<Map<string, Uint8Array>> {
+  if (guestFiles.size) return guestFiles;
+  const take = async (fs: FileSystem, where: string, dir: string, max: number, name?: RegExp) => {
+    for (const e of await fs.readdir(dir).catch(() => [])) {
+      if (e.type === 'directory' || (name && !name.test(e.name))) continue;
       const path = `${dir}/${e.name}`;
-      const s = await fs.stat(path).catch(() => undefined);
-      if (!s || s.size > 256 * 1024) continue;
+      const st = await fs.stat(path).catch(() => undefined);
+      if (!st || st.type !== 'file' || st.size === 0 || st.size > max) continue;
       const bytes = await fs.readFile(path).catch(() => undefined);
-      if (bytes) guestText.set(`${where}:${path}`, new TextDecoder().decode(bytes));
+      if (bytes) guestFiles.set(`${where}:${path}`, bytes);
+    }
+  };
+  for (const fixture of GUEST_FIXTURES) {
+    let n = 0;
+    for (const v of await listVolumes(await guestDevice(fixture))) {
+      const fs = await openFileSystem(v).catch(() => undefined);
+      if (!fs) continue;
+      const where = `${fixture}#${++n}`;
+      for (const dir of TEXT_DIRS) await take(fs, where, dir, 256 * 1024, TEXT_NAME);
+      for (const dir of BINARY_DIRS) await take(fs, where, dir, 8 << 20);
     }
   }
+  return guestFiles;
+}
+
+/** Guest files whose path `match`es, as seeds. */
+async function guestSeeds(match: (path: string) => boolean): Promise<Seed[]> {
+  return [...(await loadGuestFiles())].filter(([name]) => match(name.slice(name.indexOf(':') + 1))).map(([name, bytes]) => ({ name, bytes }));
 }
 
 function textSeeds(name: string, texts: readonly string[], tokens: readonly string[]): Seed[] {
@@ -504,7 +482,7 @@ function textTarget(name: string, covers: string, select: (path: string) => bool
     name,
     covers,
     async seeds() {
-      const fromGuests = (await guestTexts(select)).map((s) => ({ ...s, tokens }));
+      const fromGuests = (await guestSeeds(select)).map((s) => ({ ...s, tokens }));
       const extracted = more ? (await more()).map((s) => ({ ...s, tokens })) : [];
       return [...fromGuests, ...extracted, ...textSeeds(name, inline, tokens)];
     },
@@ -757,7 +735,7 @@ export const TARGETS: Target[] = [
     name: 'rpmdb',
     covers: 'the SQLite reader (pages, b-trees, overflow chains, records) over an rpmdb.sqlite, and the RPM headers in it',
     async seeds() {
-      return (await guestBinaries((p) => /rpmdb\.sqlite$/.test(p))).map((s) => ({ ...s, le: false, fields: [f(16, 2, false, 'page size'), f(28, 4, false, 'database size'), f(32, 4, false, 'first freelist trunk'), f(56, 4, false, 'text encoding'), f(100 + 3, 2, false, 'cell count'), f(100 + 5, 2, false, 'cell content start'), f(100 + 8, 4, false, 'right-most pointer')] }));
+      return (await guestSeeds((p) => /rpmdb\.sqlite$/.test(p))).map((s) => ({ ...s, le: false, fields: [f(16, 2, false, 'page size'), f(28, 4, false, 'database size'), f(32, 4, false, 'first freelist trunk'), f(56, 4, false, 'text encoding'), f(100 + 3, 2, false, 'cell count'), f(100 + 5, 2, false, 'cell content start'), f(100 + 8, 4, false, 'right-most pointer')] }));
     },
     run: async (input) => readRpmSqlite(input.bytes!),
   },
@@ -766,7 +744,7 @@ export const TARGETS: Target[] = [
     covers: 'RPM package headers (index entries, tags, the data store)',
     async seeds() {
       const out: Seed[] = [];
-      for (const s of await guestBinaries((p) => /rpmdb\.sqlite$/.test(p))) {
+      for (const s of await guestSeeds((p) => /rpmdb\.sqlite$/.test(p))) {
         const db = new SqliteFile(s.bytes!);
         const root = db.tableRoot('Packages');
         if (root === undefined) continue;
@@ -783,7 +761,7 @@ export const TARGETS: Target[] = [
     name: 'elf-bzimage',
     covers: 'ELF headers (a root\'s architecture) and bzImage setup headers (a kernel\'s version string)',
     async seeds() {
-      return (await guestBinaries((p) => /^\/(bin|usr\/bin)\/|\/boot\/vmlinuz/.test(p))).map((s) => ({ ...s, fields: [f(4, 1, true, 'EI_CLASS'), f(5, 1, true, 'EI_DATA'), f(18, 2, true, 'e_machine'), f(0x1f1, 1, true, 'setup_sects'), f(0x206, 2, true, 'version'), f(0x20e, 2, true, 'kernel_version')] }));
+      return (await guestSeeds((p) => /^\/(bin|usr\/bin)\/|\/boot\/vmlinuz/.test(p))).map((s) => ({ ...s, fields: [f(4, 1, true, 'EI_CLASS'), f(5, 1, true, 'EI_DATA'), f(18, 2, true, 'e_machine'), f(0x1f1, 1, true, 'setup_sects'), f(0x206, 2, true, 'version'), f(0x20e, 2, true, 'kernel_version')] }));
     },
     run: async (input) => [elfArch(input.bytes!), bzImageVersion(input.bytes!)],
   },
