@@ -3,10 +3,12 @@
  *
  *   npm run fuzz -- [--seconds 60 | --iterations N] [--targets a,b] [--seed N] [--jobs N]
  *                   [--time-ms 2000] [--alloc-mb 128] [--heap-mb 256] [--out fixtures/fuzz]
- *                   [--no-save] [--report FILE] [--list]
+ *                   [--no-save] [--report FILE] [--list] [--unguided]
  *
  * Each target gets an equal share of the time (or N iterations). Every input is made from the
- * run seed, the target's name and the iteration number, so a run is repeatable. A failure is
+ * run seed, the target's name and the iteration number, and (unless --unguided) from the
+ * worker's corpus: the earlier inputs that made the parser do something new (a new error, in
+ * a new structure or field), which half the inputs mutate further. A run is repeatable. A failure is
  * minimised in the worker that found it and saved as fixtures/fuzz/<target>-<id>.json (the seed
  * fixture and the mutations), which test/fuzz/regressions.test.ts replays. A worker whose input
  * runs past the hang bound is stopped and the input saved the same way. Exits 1 when anything
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     'no-save': { type: 'boolean' },
     report: { type: 'string' },
     list: { type: 'boolean' },
+    unguided: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
   },
 });
@@ -68,6 +71,7 @@ const units: Unit[] = targets.map((t) => ({
   runSeed,
   from: 0,
   limits,
+  ...(values.unguided ? { guided: false } : {}),
   ...(iterations !== undefined ? { count: iterations } : { seconds: (seconds * jobs) / targets.length }),
 }));
 
@@ -78,8 +82,10 @@ interface Tally {
   slowestMs: number;
   prepareMs: number;
   seeds: number;
+  /** Distinct behaviours (outcome signatures) one worker saw, the most over units. */
+  behaviours: number;
 }
-const tallies = new Map<string, Tally>(targets.map((t) => [t.name, { executions: 0, ms: 0, results: {}, slowestMs: 0, prepareMs: 0, seeds: 0 }]));
+const tallies = new Map<string, Tally>(targets.map((t) => [t.name, { executions: 0, ms: 0, results: {}, slowestMs: 0, prepareMs: 0, seeds: 0, behaviours: 0 }]));
 const failures: Failure[] = [];
 const log = (s: string) => values.quiet || console.error(s);
 
@@ -109,7 +115,19 @@ function record(f: Failure): void {
   console.error(`FAIL ${f.target} (${f.kind}) at ${f.where}: ${f.message.split('\n')[0]}${known.has(key) ? ' [a known failure again]' : ''}${file ? `\n     saved ${file}` : ''}`);
 }
 
-const shared = () => new SharedArrayBuffer(12);
+/** The worker's shared state: four counters, then the JSON of the input in flight. */
+const shared = () => new SharedArrayBuffer(16 + 256 * 1024);
+
+/** The input a worker had in flight, from the shared memory it writes before each input. */
+function inflightOf(state: Int32Array): { seed: string; mutations: Failure['mutations'] } | undefined {
+  const length = state[3]!;
+  if (!length) return undefined;
+  try {
+    return JSON.parse(new TextDecoder().decode(new Uint8Array(state.buffer, 16, length).slice())) as { seed: string; mutations: Failure['mutations'] };
+  } catch {
+    return undefined;
+  }
+}
 
 /** Runs the units on `jobs` workers; a hung worker is replaced. */
 async function runAll(): Promise<void> {
@@ -157,7 +175,7 @@ async function runUnitOnFreshWorker(unit: Unit): Promise<void> {
       const iteration = state[2]!;
       void worker.terminate().then(async () => {
         console.error(`HANG ${unit.target}: iteration ${iteration} ran past ${hangMs} ms; the worker was stopped`);
-        const d = await describe(unit.target, iteration);
+        const d = inflightOf(state) ?? (await describe(unit.target, iteration));
         record({ target: unit.target, seed: d.seed, mutations: d.mutations, kind: 'hang', message: `ran past ${hangMs} ms`, where: `${unit.target}:hang`, runSeed, iteration });
         resolve();
       });
@@ -176,6 +194,7 @@ async function runUnitOnFreshWorker(unit: Unit): Promise<void> {
         tally.executions += m.executions;
         tally.ms += m.ms;
         tally.slowestMs = Math.max(tally.slowestMs, m.slowestMs);
+        tally.behaviours = Math.max(tally.behaviours, m.signatures);
         for (const [k, v] of Object.entries(m.results)) tally.results[k] = (tally.results[k] ?? 0) + v;
         log(`${unit.target.padEnd(16)} ${String(m.executions).padStart(9)} inputs  ${(m.executions / (m.ms / 1000)).toFixed(0).padStart(7)}/s`);
         clearInterval(watchdog);
@@ -187,7 +206,8 @@ async function runUnitOnFreshWorker(unit: Unit): Promise<void> {
       // An out-of-memory ends the worker: the input in flight is the culprit.
       const iteration = state[2]!;
       console.error(`WORKER DIED ${unit.target} at iteration ${iteration}: ${e.message}`);
-      void describe(unit.target, iteration).then((d) => {
+      const known = inflightOf(state);
+      void (known ? Promise.resolve(known) : describe(unit.target, iteration)).then((d) => {
         record({ target: unit.target, seed: d.seed, mutations: d.mutations, kind: 'memory', message: `the worker died: ${e.message}`, where: `${unit.target}:worker`, runSeed, iteration });
         resolve();
       });
@@ -225,8 +245,8 @@ const rows = [...tallies].map(([name, t]) => {
     .join(', ');
   return { name, ...t, rate: t.executions / Math.max(1e-9, t.ms / 1000), codes };
 });
-console.log(`\n| target | seeds | inputs | inputs/s | slowest ms | failures | outcomes |\n|---|---:|---:|---:|---:|---:|---|`);
-for (const r of rows) console.log(`| ${r.name} | ${r.seeds} | ${r.executions.toLocaleString('en-US')} | ${r.rate.toFixed(0)} | ${r.slowestMs.toFixed(0)} | ${r.results.FAILED ?? 0} | ${r.codes} |`);
+console.log(`\n| target | seeds | inputs | inputs/s | slowest ms | behaviours | failures | outcomes |\n|---|---:|---:|---:|---:|---:|---:|---|`);
+for (const r of rows) console.log(`| ${r.name} | ${r.seeds} | ${r.executions.toLocaleString('en-US')} | ${r.rate.toFixed(0)} | ${r.slowestMs.toFixed(0)} | ${r.behaviours} | ${r.results.FAILED ?? 0} | ${r.codes} |`);
 console.log(`\n${total.toLocaleString('en-US')} inputs, ${failures.length} distinct failures, run seed ${runSeed}`);
 if (values.report) writeFileSync(values.report, `${JSON.stringify({ runSeed, jobs, limits, seconds: iterations === undefined ? seconds : undefined, iterations, total, targets: rows, failures }, null, 1)}\n`);
 process.exit(failures.length ? 1 : 0);

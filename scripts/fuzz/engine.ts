@@ -48,6 +48,12 @@ export interface Failure {
 export interface Outcome {
   /** `ok`, or the DiskProbeError's code (or the documented error's name). */
   result: string;
+  /**
+   * What the parser did, coarsely: the result, and for an error its structure, field and reason
+   * with the numbers taken out. A signature not seen before marks an input that reached new
+   * behaviour; the worker keeps it in its corpus to mutate further.
+   */
+  signature: string;
   ms: number;
   failure?: Omit<Failure, 'target' | 'seed' | 'mutations'>;
 }
@@ -147,9 +153,29 @@ export async function prepare(target: Target): Promise<PreparedSeed[]> {
   return out;
 }
 
-/** The seed and mutations of one iteration: the same for the same run seed, target and iteration. */
-export function inputOf(runSeed: number, target: string, iteration: number, seeds: readonly PreparedSeed[]): { seed: PreparedSeed; mutations: Mutation[] } {
+/** An input worth mutating further: it made the parser do something no earlier input did. */
+export interface CorpusEntry {
+  seed: PreparedSeed;
+  mutations: Mutation[];
+}
+
+/** Most entries a worker's corpus keeps (a full corpus replaces entries at random). */
+export const MAX_CORPUS = 512;
+/** Most mutations an input stacks on its seed. */
+const MAX_STACK = 32;
+
+/**
+ * The seed and mutations of one iteration. Without a corpus, the same for the same run seed,
+ * target and iteration; with one, half the inputs start from a corpus entry's mutations and add
+ * their own (the same for the same corpus).
+ */
+export function inputOf(runSeed: number, target: string, iteration: number, seeds: readonly PreparedSeed[], corpus: readonly CorpusEntry[] = []): { seed: PreparedSeed; mutations: Mutation[] } {
   const rng = new Random((runSeed ^ hash32(target)) >>> 0, iteration);
+  if (corpus.length && rng.chance(0.5)) {
+    const base = corpus[rng.below(corpus.length)]!;
+    const more = mutations(base.seed.shape, rng, 4);
+    return { seed: base.seed, mutations: [...base.mutations, ...more].slice(-MAX_STACK) };
+  }
   const seed = seeds[rng.below(seeds.length)]!;
   return { seed, mutations: mutations(seed.shape, rng) };
 }
@@ -179,12 +205,22 @@ export async function runInput(target: Target, prepared: PreparedSeed, list: rea
   const before = heapNow();
   const t = performance.now();
   let result = 'ok';
+  let signature = 'ok';
   let failure: Outcome['failure'];
   try {
-    await target.run(input);
+    const value = await target.run(input);
+    // A value that carries findings (a disk, a filesystem, a listing): their codes tell apart
+    // inputs that were read to the end in different ways.
+    const findings = (value as { findings?: unknown } | undefined)?.findings;
+    if (Array.isArray(findings) && findings.length) signature = `ok|${[...new Set(findings.map((x) => String((x as { code?: unknown }).code)))].sort().join(',')}`;
   } catch (e) {
-    if (e instanceof DiskProbeError) result = e.code;
-    else if (target.accepts?.(e)) result = (e as Error).name;
+    if (e instanceof DiskProbeError) {
+      result = e.code;
+      signature = `${e.code}|${e.structure ?? ''}|${e.field ?? ''}|${e.reason.replace(/\d+/g, '#')}`;
+    } else if (target.accepts?.(e)) {
+      result = (e as Error).name;
+      signature = `${result}|${(e as Error).message.replace(/\d+/g, '#')}`;
+    }
     else if (e instanceof RangeError && e.message.startsWith('fuzz allocation guard')) failure = { kind: 'memory', message: e.message, where: whereOf(e), ...(e.stack ? { stack: e.stack } : {}) };
     else {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -197,7 +233,7 @@ export async function runInput(target: Target, prepared: PreparedSeed, list: rea
   if (!failure && ms > limits.timeMs) failure = { kind: 'slow', message: `took ${Math.round(ms)} ms (bound ${limits.timeMs} ms), ended in ${result}`, where: `${target.name}:slow` };
   const grown = heapNow() - before;
   if (!failure && grown > limits.heapMb * 1024 * 1024) failure = { kind: 'memory', message: `the heap grew ${Math.round(grown / 2 ** 20)} MiB (bound ${limits.heapMb} MiB)`, where: `${target.name}:heap` };
-  return { result, ms, ...(failure ? { failure } : {}) };
+  return { result, signature, ms, ...(failure ? { failure } : {}) };
 }
 
 /** Whether two failures are the same bug: same kind and the same place. */

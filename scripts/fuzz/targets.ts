@@ -275,11 +275,12 @@ async function readAround(dev: BlockDevice): Promise<void> {
   }
 }
 
-async function openAndRead(input: Input, integrity?: (disk: Disk, file: BlockDevice) => Promise<unknown>): Promise<void> {
+async function openAndRead(input: Input, integrity?: (disk: Disk, file: BlockDevice) => Promise<unknown>): Promise<{ findings: unknown[] }> {
   const disk = await openDisk(input.device, { codecs: browserCodecs, resolver: siblingResolver(input.seed.name.split('#')[0]!) });
   try {
     await readAround(disk);
-    if (integrity) await integrity(disk, input.device);
+    const checked = integrity ? ((await integrity(disk, input.device)) as { findings?: unknown[] } | undefined) : undefined;
+    return { findings: [...(disk.findings ?? []), ...(checked?.findings ?? [])] };
   } finally {
     await disk.close?.();
   }
@@ -451,7 +452,9 @@ function fsTarget(name: string, types: string[], paths: string[], fields: Field[
       return out;
     },
     async run(input) {
-      await walk(await openFileSystem(input.device));
+      const fs = await openFileSystem(input.device);
+      await walk(fs);
+      return fs;
     },
   };
 }
@@ -471,8 +474,9 @@ function volumeTarget(name: string, paths: string[], fields: Field[], partners: 
     async run(input) {
       const partner = input.seed.extra?.partner as BlockDevice | undefined;
       const disks = partner ? [input.device, partner] : [input.device];
-      await readLayout(disks);
+      const layout = await readLayout(disks);
       for (const v of await listVolumes(disks)) await probeContent(v);
+      return layout;
     },
   };
 }
@@ -579,7 +583,7 @@ export const TARGETS: Target[] = [
       walkKeys(hive.root());
       let n = 0;
       exportReg(hive.root(), (t) => void (n += t.length), {});
-      return n;
+      return hive;
     },
   },
   {
@@ -598,6 +602,7 @@ export const TARGETS: Target[] = [
       const extra = input.seed.extra!;
       const hive = await openHive(extra.hive as Uint8Array, { label: 'fuzz', logs: { [extra.which as string]: input.bytes! } });
       walkKeys(hive.root());
+      return hive;
     },
   },
   {

@@ -4,7 +4,7 @@
  * is kept in shared memory, so the parent can name the input of a worker it had to stop.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DEFAULT_LIMITS, installAllocationGuard, inputOf, minimise, prepare, runInput, type Failure, type Limits, type Outcome, type PreparedSeed } from './engine.js';
+import { DEFAULT_LIMITS, MAX_CORPUS, installAllocationGuard, inputOf, minimise, prepare, runInput, type CorpusEntry, type Failure, type Limits, type Outcome, type PreparedSeed } from './engine.js';
 import { TARGETS } from './targets.js';
 import { replay, type SavedFailure } from './replay.js';
 
@@ -17,6 +17,8 @@ export interface Unit {
   count?: number;
   seconds?: number;
   limits?: Limits;
+  /** Mutate the inputs that reached new behaviour further (default true). */
+  guided?: boolean;
 }
 
 export interface Describe {
@@ -37,14 +39,20 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'prepared'; target: string; seeds: number; ms: number }
   | { type: 'failure'; failure: Failure }
-  | { type: 'done'; target: string; executions: number; ms: number; results: Record<string, number>; slowestMs: number; next: number }
+  | { type: 'done'; target: string; executions: number; ms: number; results: Record<string, number>; slowestMs: number; next: number; signatures: number }
   | { type: 'described'; target: string; seed: string; mutations: Failure['mutations'] }
   | { type: 'replayed'; id: number; outcome: Outcome }
   | { type: 'error'; message: string; id?: number };
 
 const port = parentPort!;
-/** [sequence, target index, iteration]: updated before every input. */
-const shared = new Int32Array(workerData.shared as SharedArrayBuffer);
+/**
+ * Shared with the parent: [sequence, target index, iteration, length of the input's JSON], then
+ * the JSON of the input in flight ({ seed, mutations }), written before every input so that the
+ * parent can save the input of a worker it had to stop.
+ */
+const shared = new Int32Array(workerData.shared as SharedArrayBuffer, 0, 4);
+const inflight = new Uint8Array(workerData.shared as SharedArrayBuffer, 16);
+const encoder = new TextEncoder();
 
 installAllocationGuard();
 
@@ -72,13 +80,24 @@ async function runUnit(u: Unit): Promise<void> {
   let i = u.from;
   let slowest = 0;
   const targetIndex = TARGETS.indexOf(target);
+  const corpus: CorpusEntry[] = [];
+  const signatures = new Set<string>();
+  let picks = 0;
   for (; u.count !== undefined ? i < u.from + u.count : performance.now() < end; i++) {
+    const { seed, mutations } = inputOf(u.runSeed, u.target, i, seeds, u.guided === false ? [] : corpus);
+    const text = JSON.stringify({ seed: seed.seed.name, mutations });
+    const json = encoder.encodeInto(text, inflight);
     shared[1] = targetIndex;
     shared[2] = i;
+    shared[3] = json.read === text.length ? json.written : 0;
     Atomics.add(shared, 0, 1);
-    const { seed, mutations } = inputOf(u.runSeed, u.target, i, seeds);
     const o = await runInput(target, seed, mutations, limits);
     results[o.result] = (results[o.result] ?? 0) + 1;
+    if (!o.failure && !signatures.has(o.signature)) {
+      signatures.add(o.signature);
+      if (corpus.length < MAX_CORPUS) corpus.push({ seed, mutations });
+      else corpus[(picks++ * 7919) % MAX_CORPUS] = { seed, mutations };
+    }
     if (o.ms > slowest) slowest = o.ms;
     if (o.failure) {
       results.FAILED = (results.FAILED ?? 0) + 1;
@@ -91,7 +110,7 @@ async function runUnit(u: Unit): Promise<void> {
       port.postMessage({ type: 'failure', failure: { target: u.target, seed: seed.seed.name, mutations: again.failure ? small : mutations, ...failure, runSeed: u.runSeed, iteration: i, ms: Math.round(o.ms) } } satisfies FromWorker);
     }
   }
-  port.postMessage({ type: 'done', target: u.target, executions: i - u.from, ms: performance.now() - t0, results, slowestMs: slowest, next: i } satisfies FromWorker);
+  port.postMessage({ type: 'done', target: u.target, executions: i - u.from, ms: performance.now() - t0, results, slowestMs: slowest, next: i, signatures: signatures.size } satisfies FromWorker);
 }
 
 port.on('message', (m: Unit | Describe | Replay) => {

@@ -48,6 +48,12 @@ describe('mutations', () => {
     expect(inputOf(7, 'x', 3, seeds).mutations).toEqual(inputOf(7, 'x', 3, seeds).mutations);
     const distinct = new Set(Array.from({ length: 50 }, (_, i) => JSON.stringify(inputOf(7, 'x', i, seeds).mutations)));
     expect(distinct.size).toBeGreaterThan(45);
+    // With a corpus, about half the inputs build on one of its entries (its mutations first).
+    const entry = { seed: seeds[0]!, mutations: [{ op: 'set' as const, at: 7, bytes: [1, 2, 3] }] };
+    const built = Array.from({ length: 200 }, (_, i) => inputOf(7, 'x', i, seeds, [entry]).mutations);
+    const onEntry = built.filter((m) => JSON.stringify(m[0]) === JSON.stringify(entry.mutations[0]) && m.length > 1).length;
+    expect(onEntry).toBeGreaterThan(60);
+    expect(onEntry).toBeLessThan(140);
     // Header fields get boundary values: some mutation lands on the field, with 4 bytes.
     const rng = new Random(1);
     const onField = Array.from({ length: 400 }, () => mutations(shape, rng)).flat().filter((m) => m.op === 'set' && m.at === 8 && m.bytes.length === 4);
@@ -78,6 +84,9 @@ describe('the judge', () => {
     const s = await seedOf(planted);
     expect(await runInput(planted, s, [{ op: 'set', at: 5, bytes: [7] }], LIMITS)).toMatchObject({ result: 'ok' });
     expect(await runInput(planted, s, [{ op: 'set', at: 0, bytes: [0] }], LIMITS)).toMatchObject({ result: 'E_CORRUPT' });
+    // Outcomes carry a signature: the same error in the same place reads the same, numbers aside.
+    const e1 = await runInput(planted, s, [{ op: 'set', at: 0, bytes: [0] }], LIMITS);
+    expect(e1.signature).toBe('E_CORRUPT|||byte # is #');
     const bad = await runInput(planted, s, [{ op: 'set', at: 100, bytes: [0x42] }], LIMITS);
     expect(bad.failure).toMatchObject({ kind: 'exception', where: expect.stringMatching(/harness\.test\.ts:\d+/) });
     expect(bad.failure!.message).toMatch(/^TypeError/);

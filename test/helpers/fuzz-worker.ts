@@ -10,7 +10,7 @@ export class FuzzWorker {
   private nextId = 0;
 
   private start(): Promise<void> {
-    const w = new Worker(new URL('../../scripts/fuzz/worker.mjs', import.meta.url), { workerData: { shared: new SharedArrayBuffer(12) } });
+    const w = new Worker(new URL('../../scripts/fuzz/worker.mjs', import.meta.url), { workerData: { shared: new SharedArrayBuffer(16 + 256 * 1024) } });
     this.worker = w;
     this.ready = new Promise((resolve, reject) => {
       w.once('message', (m: FromWorker) => (m.type === 'ready' ? resolve() : reject(new Error(JSON.stringify(m)))));
