@@ -216,10 +216,10 @@ export async function runInput(target: Target, prepared: PreparedSeed, list: rea
   } catch (e) {
     if (e instanceof DiskProbeError) {
       result = e.code;
-      signature = `${e.code}|${e.structure ?? ''}|${e.field ?? ''}|${e.reason.replace(/\d+/g, '#')}`;
+      signature = `${e.code}|${e.structure ?? ''}|${e.field ?? ''}|${shape(e.reason)}`;
     } else if (target.accepts?.(e)) {
       result = (e as Error).name;
-      signature = `${result}|${(e as Error).message.replace(/\d+/g, '#')}`;
+      signature = `${result}|${shape((e as Error).message)}`;
     }
     else if (e instanceof RangeError && e.message.startsWith('fuzz allocation guard')) failure = { kind: 'memory', message: e.message, where: whereOf(e), ...(e.stack ? { stack: e.stack } : {}) };
     else {
@@ -234,6 +234,15 @@ export async function runInput(target: Target, prepared: PreparedSeed, list: rea
   const grown = heapNow() - before;
   if (!failure && grown > limits.heapMb * 1024 * 1024) failure = { kind: 'memory', message: `the heap grew ${Math.round(grown / 2 ** 20)} MiB (bound ${limits.heapMb} MiB)`, where: `${target.name}:heap` };
   return { result, signature, ms, ...(failure ? { failure } : {}) };
+}
+
+/**
+ * A message with what varies per input taken out: numbers, and the text parsers cite from their
+ * input, quoted or as tags (which would make nearly every input of a text parser a new behaviour).
+ */
+export function shape(message: string): string {
+  // Everything from the first quote or tag on: cited text may hold quotes of its own.
+  return message.replace(/["'`«<].*$/s, '…').replace(/\d+/g, '#');
 }
 
 /** Whether two failures are the same bug: same kind and the same place. */

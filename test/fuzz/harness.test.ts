@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DiskProbeError, ErrorCode, fromBytes } from '../../src/index.js';
-import { inputOf, minimise, runInput, type Limits, type PreparedSeed } from '../../scripts/fuzz/engine.js';
+import { inputOf, minimise, runInput, shape, type Limits, type PreparedSeed } from '../../scripts/fuzz/engine.js';
 import { Random, applyToBytes, applyToDevice, mutations, type Mutation, type SeedShape } from '../../scripts/fuzz/mutate.js';
 import { TARGETS, type Target } from '../../scripts/fuzz/targets.js';
 import { FuzzWorker } from '../helpers/fuzz-worker.js';
@@ -87,6 +87,8 @@ describe('the judge', () => {
     // Outcomes carry a signature: the same error in the same place reads the same, numbers aside.
     const e1 = await runInput(planted, s, [{ op: 'set', at: 0, bytes: [0] }], LIMITS);
     expect(e1.signature).toBe('E_CORRUPT|||byte # is #');
+    expect(shape('line 12: unexpected "a: b" after \'x\'')).toBe('line #: unexpected …');
+    expect(shape('not well-formed XML: </a> closes <b> (at character 7)')).toBe('not well-formed XML: …');
     const bad = await runInput(planted, s, [{ op: 'set', at: 100, bytes: [0x42] }], LIMITS);
     expect(bad.failure).toMatchObject({ kind: 'exception', where: expect.stringMatching(/harness\.test\.ts:\d+/) });
     expect(bad.failure!.message).toMatch(/^TypeError/);
