@@ -113,6 +113,17 @@ describe('limits', () => {
     } finally {
       await image.close();
     }
+    // inspect takes the same budget (on a fresh image: reads that all come from memory never
+    // yield to the timer, so a warm inspection can finish inside 1 ms of event-loop time).
+    const fresh = await openImage(path);
+    try {
+      const late = await inspect(fresh.disk, { limits: { timeoutMs: 1 } }).catch((x: unknown) => x);
+      expect(code(late)).toBe('E_ABORTED');
+      expect((late as Error).message).toMatch(/the inspection ran past its time budget of 1 ms/);
+      expect((await inspect(fresh.disk, { limits: { timeoutMs: 60_000 } })).guests).toHaveLength(1);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('diskprobe check --timeout', async () => {

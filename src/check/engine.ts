@@ -4,7 +4,7 @@
  * returns the report. One rule's exception is that rule's ERROR, never the run's.
  */
 import { exactReads } from '../device/check.js';
-import type { Limits } from '../limits.js';
+import { withTimeBudget, type Limits } from '../limits.js';
 import { openDisk } from '../container/open.js';
 import { openOva, openOvaDisk } from '../container/ova/index.js';
 import { probe } from '../container/probe.js';
@@ -217,32 +217,6 @@ function openLimits(limits: Limits | undefined): Pick<OpenOptions, 'maxChainDept
   return out;
 }
 
-/**
- * Runs `work` under `limits.timeoutMs`: its signal also fires when the budget is spent, and the
- * abort that follows says so (a caller's own abort stays the caller's).
- */
-export async function withTimeBudget<O extends { signal?: AbortSignal; limits?: Limits }, T>(options: O, work: (options: O) => Promise<T>): Promise<T> {
-  const ms = options.limits?.timeoutMs;
-  if (ms === undefined) return work(options);
-  if (!(ms > 0)) throw new DiskProbeError(ErrorCode.ARGUMENT, `timeoutMs must be a positive number of milliseconds, not ${ms}`, { layer: 'check', field: 'timeoutMs', value: ms });
-  const budget = new AbortController();
-  const timer = setTimeout(() => budget.abort(), ms);
-  const own = options.signal;
-  const onOwn = () => budget.abort(own?.reason);
-  own?.addEventListener('abort', onOwn, { once: true });
-  if (own?.aborted) onOwn();
-  try {
-    return await work({ ...options, signal: budget.signal });
-  } catch (e) {
-    if (e instanceof DiskProbeError && e.code === ErrorCode.ABORTED && budget.signal.aborted && !own?.aborted) {
-      throw new DiskProbeError(ErrorCode.ABORTED, `the check ran past its time budget of ${ms} ms`, { layer: 'check', field: 'timeoutMs', value: ms, cause: e });
-    }
-    throw e;
-  } finally {
-    clearTimeout(timer);
-    own?.removeEventListener('abort', onOwn);
-  }
-}
 
 /** Evaluates profiles over a prepared context (the CLI prepares once, then renders). */
 export async function evaluate(ctx: CheckContext, profiles: Profile[], options: CheckOptions = {}): Promise<CheckReport> {

@@ -4,7 +4,7 @@
  * does not parse, an entry for a disk that is not there, a dangling os-release link, a volume
  * that cannot be read) becomes a finding and the rest goes on.
  */
-import type { Limits } from '../limits.js';
+import { withTimeBudget, type Limits } from '../limits.js';
 import type { BlockDevice } from '../device/types.js';
 import type { Finding } from '../container/types.js';
 import { DiskProbeError, ErrorCode } from '../errors.js';
@@ -184,8 +184,7 @@ async function isRoot(fs: FileSystem): Promise<boolean> {
 
 /** Inspects the guests on a disk (or the disks of one machine). */
 export async function inspect(disks: BlockDevice | readonly BlockDevice[], options: InspectOptions = {}): Promise<Inspection> {
-  const layout = await readLayout(disks, options);
-  return inspectLayout(layout, options);
+  return withTimeBudget(options, async (o) => inspectLayout(await readLayout(disks, o), o), 'the inspection');
 }
 
 /** The filesystem options a set of limits gives. */

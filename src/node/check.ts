@@ -3,7 +3,8 @@
  * resolved next to the image, the files' MD5 and SHA-256 (for local files; an image at a URL is
  * hashed only when asked, since that reads all of it), and for a URL the bytes fetched.
  */
-import { check, evaluate, prepare, selectProfiles, withTimeBudget, type CheckOptions } from '../check/engine.js';
+import { check, evaluate, prepare, selectProfiles, type CheckOptions } from '../check/engine.js';
+import { withTimeBudget } from '../limits.js';
 import type { CheckReport } from '../check/report.js';
 import type { Resolver } from '../container/types.js';
 import { cached } from '../device/cached.js';
